@@ -1,0 +1,100 @@
+"""The adapter protocol: how the bridge recognises a CMS's logged-in user and reads its users.
+
+An adapter answers four questions:
+
+* ``credential(environ)``: the raw credential of the request (a session cookie's value, a header),
+  or None. The gate memoises identities by it, so signatures are not re-checked on every request.
+* ``identify(environ)``: the site user id of the request, or None. It must reject forged, expired
+  and revoked credentials, and never raise on bad input (a tampered cookie is just "nobody").
+* ``get_user(id)``: the ``SiteUser`` record, or None when there is no such user.
+* ``iter_users(since=None)``: every user in id order, streamed (for bulk sync).
+
+``MemoisedIdentity`` wraps any adapter with a bounded TTL cache keyed by credential: a revoked
+session keeps working for at most ``ttl`` seconds (30 by default), the price of not reading the
+session store on every request.
+
+What this module does not do: know any CMS (one module per CMS) or talk to billing (``bridge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from cachetools import TTLCache
+
+UserId = str
+Environ = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SiteUser:
+    """A user of the site, as the bridge syncs it to a billing customer."""
+
+    id: UserId
+    email: str | None = None
+    name: str | None = None
+    language: str | None = None
+    registered_at: datetime | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a synced field changes (email, name, language, mapped extras)."""
+        parts = [self.email or "", self.name or "", self.language or ""]
+        parts += [f"{k}={v}" for k, v in sorted(self.extra.items())]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    def credential(self, environ: Environ) -> str | None: ...
+
+    def identify(self, environ: Environ) -> UserId | None: ...
+
+    def get_user(self, user_id: UserId) -> SiteUser | None: ...
+
+    def iter_users(self, since: datetime | None = None) -> Iterator[SiteUser]: ...
+
+
+class MemoisedIdentity:
+    """``identify`` memoised per credential for ``ttl`` seconds (bounded, thread-safe).
+
+    Requests without a credential are anonymous at no cost; a credential that identified nobody
+    is memoised too, so a flood of forged cookies costs one check each per ``ttl``.
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        *,
+        ttl: float = 30.0,
+        max_entries: int = 10_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.adapter = adapter
+        self._cache: TTLCache[str, UserId | None] = TTLCache(max_entries, ttl, timer=timer)
+        self._lock = threading.Lock()
+
+    def identify(self, environ: Environ) -> UserId | None:
+        credential = self.adapter.credential(environ)
+        if credential is None:
+            return None
+        with self._lock:
+            try:
+                return self._cache[credential]
+            except KeyError:
+                pass
+        user_id = self.adapter.identify(environ)
+        with self._lock:
+            self._cache[credential] = user_id
+        return user_id
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
