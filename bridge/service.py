@@ -1,0 +1,81 @@
+"""``Bridge``: the billing side assembled from a ``Config`` — client, entitlement store, links.
+
+The gate, the framework glue and the command line all work through one ``Bridge``, so a site has one
+client (one connection pool) and one cache per process.
+
+What this module does not do: anything HTTP-facing (``middleware``) or user-model specific
+(``cms_adapters``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from bridge.cache import EntitlementStore
+from bridge.client import ProAbonoClient
+from bridge.config import BillingConfig, Config
+from bridge.entitlements import CustomerState, state_fetcher
+from bridge.links import Action, hosted_url
+
+
+def client_from_config(billing: BillingConfig) -> ProAbonoClient:
+    return ProAbonoClient(
+        billing.url,
+        billing.agent_key or "",
+        billing.api_key or "",
+        segment=billing.segment,
+        timeout=billing.timeout,
+        connect_timeout=billing.connect_timeout,
+        retries=billing.retries,
+        retry_budget=billing.retry_budget,
+    )
+
+
+class Bridge:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        client: ProAbonoClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.client = client or client_from_config(config.billing)
+        self.clock = clock
+        self.store = EntitlementStore(
+            state_fetcher(self.client, max_ttl=config.cache.ttl, clock=clock),
+            stale_ttl=config.cache.stale_ttl,
+            max_entries=config.cache.max_entries,
+            clock=clock,
+        )
+        self._template = config.site.customer_reference
+
+    def reference_for(self, user_id: str) -> str:
+        """The ReferenceCustomer of a site user: the configured template over the stable id."""
+        return self._template.replace("{id}", user_id)
+
+    def state(self, reference_customer: str) -> CustomerState:
+        return self.store.get(reference_customer)
+
+    def refresh(self, reference_customer: str) -> None:
+        """Forget the snapshot: the next request reads rights afresh (after any change)."""
+        self.store.invalidate(reference_customer)
+
+    def hosted_url(
+        self,
+        reference_customer: str,
+        action: Action,
+        *,
+        offer: str | None = None,
+        profile: Mapping[str, str | None] | None = None,
+    ) -> str:
+        """A fresh hosted-page URL (rights are re-read on ``/_billing/return``, not here)."""
+        return hosted_url(
+            self.client,
+            reference_customer,
+            action,
+            offer=offer,
+            portal_url=self.config.billing.portal_url,
+            profile=profile,
+        )

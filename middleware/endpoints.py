@@ -1,0 +1,126 @@
+"""The bridge's own endpoints, under the mount (``/_billing`` by default).
+
+==========================  ==========================================================
+``GET portal``              303 to a fresh portal link (``insite-home``)
+``GET restart``             303 to a fresh ``insite-restart`` of the suspended subscription
+``GET payment``             303 to ``insite-register`` (contact details + payment method)
+``GET offers``              303 to the offers, or the upgrade offers with an active subscription
+``GET subscribe/<offer>``   customer upserted with that offer, 303 to ``insite-subscribe``
+``GET return``              back from a hosted page: rights re-read, 303 to a safe local ``next``
+==========================  ==========================================================
+
+Links are fetched at click time, used for one redirect and never cached or logged: every answer
+here is ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``. A visitor who is not
+signed in is sent to the login page and comes back to the same endpoint.
+
+What this module does not do: webhooks, purchasing, pricing (later modules).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+from bridge.entitlements import Reason
+from bridge.errors import BillingError
+from bridge.links import Action, LinkUnavailable
+from middleware.http import request_target, safe_next, wants_json
+from middleware.paywall import DenyResponse, plain, redirect
+
+if TYPE_CHECKING:
+    from middleware.gate import Gate, StartResponse
+
+log = logging.getLogger("bridge.endpoints")
+
+LINK_ACTIONS = {
+    "portal": Action.PORTAL,
+    "restart": Action.RESTART,
+    "payment": Action.PAYMENT,
+    "offers": Action.OFFERS,
+}
+OFFER_REFERENCE = re.compile(r'[^<>;"=?&/\\\s]{1,50}')
+
+
+def no_referrer(response: DenyResponse) -> DenyResponse:
+    return DenyResponse(
+        response.status, [*response.headers, ("Referrer-Policy", "no-referrer")], response.body
+    )
+
+
+class Endpoints:
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.mount = gate.mount
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self.gate.send(self.handle(environ), environ, start_response)
+
+    def handle(self, environ: dict[str, Any]) -> DenyResponse:
+        name = str(environ.get("PATH_INFO", ""))[len(self.mount) :].strip("/")
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        action: Action | None = LINK_ACTIONS.get(name)
+        offer: str | None = None
+        if name.startswith("subscribe/"):
+            offer = name.removeprefix("subscribe/")
+            if not OFFER_REFERENCE.fullmatch(offer):
+                return plain("404 Not Found", "No such offer.\n")
+            action = Action.SUBSCRIBE
+        if action is None and name != "return":
+            return plain("404 Not Found", "Not Found\n")
+        if method not in ("GET", "HEAD"):
+            return plain(
+                "405 Method Not Allowed", "Method Not Allowed\n", extra=[("Allow", "GET, HEAD")]
+            )
+        query = parse_qs(str(environ.get("QUERY_STRING", "")))
+        next_url = safe_next(query["next"][0] if query.get("next") else None)
+        try:
+            user = self.gate.identify(environ)
+        except Exception:
+            log.exception("identifying the user failed")
+            user = None
+        if name == "return":
+            if user is not None:
+                self.gate.bridge.refresh(self.gate.bridge.reference_for(user))
+            return redirect(next_url)
+        assert action is not None
+        if user is None:
+            target = request_target(environ)
+            if wants_json(environ):
+                return self.gate.paywall.deny(Reason.LOGIN_REQUIRED, None, target, json_client=True)
+            return redirect(self.gate.paywall.action_url(Reason.LOGIN_REQUIRED, target))
+        return no_referrer(self._hosted(environ, user, action, offer, next_url))
+
+    def _hosted(
+        self, environ: dict[str, Any], user: str, action: Action, offer: str | None, next_url: str
+    ) -> DenyResponse:
+        bridge = self.gate.bridge
+        reference = bridge.reference_for(user)
+        profile = self._profile(user)
+        try:
+            return redirect(bridge.hosted_url(reference, action, offer=offer, profile=profile))
+        except LinkUnavailable as exc:
+            log.info("no %s link for %s: %s", action, reference, exc)
+            if action is Action.RESTART:  # nothing to restart: the portal shows what there is
+                return self._hosted(environ, user, Action.PORTAL, None, next_url)
+            return plain("404 Not Found", f"{exc}\n")
+        except BillingError as exc:
+            log.warning("hosted link %s for %s failed: %s", action, reference, exc)
+            return self.gate.paywall.deny(
+                Reason.BILLING_UNAVAILABLE,
+                None,
+                f"{self.mount}/{action.value}?next={quote(next_url)}",
+                json_client=wants_json(environ),
+            )
+
+    def _profile(self, user: str) -> dict[str, str | None]:
+        try:
+            site_user = self.gate.adapter.get_user(user)
+        except Exception:
+            log.exception("reading user %s failed", user)
+            site_user = None
+        if site_user is None:
+            return {}
+        return {"email": site_user.email, "name": site_user.name, "language": site_user.language}

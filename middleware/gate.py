@@ -1,0 +1,283 @@
+"""``Gate``: WSGI middleware that lets a request reach the site only when the user's subscription
+has the feature its path needs.
+
+One request (the hot path):
+
+1. the bridge's own endpoints (``/_billing/...``) are answered here;
+2. the path is canonicalised (400 if it cannot be) and matched against the rules; no rule → the
+   site answers, untouched (apart from HTML injection, when on);
+3. the user is identified by the adapter (memoised per credential);
+4. the customer's snapshot comes from the entitlement cache (no billing call when warm);
+5. allowed → the site answers with ``Cache-Control: private`` and ``Vary: Cookie`` forced on;
+   denied → the paywall (402), JSON 402 for API clients, the rule's redirect or 404.
+
+The decision goes to ``environ["bridge.decision"]`` and to the ``bridge.gate`` log.
+
+Security defaults: a billing outage denies (``on_outage = "deny"``) with a 503 page, never a 500 and
+never "no subscription"; a request that is let through during an outage without a snapshot has its
+conditional and Range headers removed, so it cannot turn into a 304 or a 206 of member bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.config import Config, RuleConfig
+from bridge.entitlements import CustomerState, Reason
+from bridge.errors import BillingError
+from bridge.service import Bridge
+from cms_adapters.base import Adapter, MemoisedIdentity
+from middleware.endpoints import Endpoints
+from middleware.http import (
+    CONDITIONAL_HEADERS,
+    private_headers,
+    request_target,
+    wants_json,
+    without_headers,
+)
+from middleware.inject import InjectedBody, Notices, injectable, notices_for
+from middleware.paths import BadPath, path_forms
+from middleware.paywall import DenyResponse, Paywall, plain, redirect
+from middleware.rules import Rule, RuleSet, request_methods
+
+log = logging.getLogger("bridge.gate")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the gate decided for one request, and why."""
+
+    allowed: bool
+    reason: Reason | None = None
+    feature: str | None = None
+    rule: str | None = None
+    user: str | None = None
+    customer: str | None = None
+    stale: bool = False
+    outage_pass: bool = False
+
+    def describe(self) -> str:
+        verdict = "allow" if self.allowed else f"deny {self.reason}"
+        parts = [verdict, f"rule={self.rule}", f"user={self.user}", f"feature={self.feature}"]
+        if self.stale:
+            parts.append("stale")
+        if self.outage_pass:
+            parts.append("outage-pass")
+        return " ".join(parts)
+
+
+class Gate:
+    """Gate ``app`` by the configured rules. See the module docstring for the request path."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        adapter: Adapter,
+        config: Config | None = None,
+        bridge: Bridge | None = None,
+        rules: Iterable[RuleConfig] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if bridge is None:
+            if config is None:
+                raise TypeError("Gate needs config= or bridge=")
+            bridge = Bridge(config, clock=clock)
+        self.app = app
+        self.bridge = bridge
+        self.config = config = bridge.config
+        self.adapter = adapter
+        self.clock = clock
+        self.identity = MemoisedIdentity(adapter, ttl=config.cache.identity_ttl)
+        self.rules = RuleSet(config.rules if rules is None else rules)
+        self.mount = config.site.mount
+        self.inject = config.inject.enabled
+        self.marker = config.inject.links_marker.encode()
+        self.paywall = Paywall(
+            base_url=config.site.base_url,
+            login_url=config.site.login_url,
+            mount=self.mount,
+            templates=config.site.paywall_templates,
+        )
+        self.endpoints = Endpoints(self)
+
+    def add_rule(self, rule: RuleConfig) -> None:
+        """Add a rule from Python (precedence is recomputed)."""
+        self.rules = RuleSet(
+            [r.config for r in sorted(self.rules.rules, key=lambda r: r.index)] + [rule]
+        )
+
+    # --- the request path -----------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path_info = environ.get("PATH_INFO") or "/"
+        if path_info.startswith(self.mount) and (
+            len(path_info) == len(self.mount) or path_info[len(self.mount)] == "/"
+        ):
+            return self.endpoints(environ, start_response)
+        try:
+            forms = path_forms(environ)
+        except BadPath as exc:
+            return self.send(
+                plain("400 Bad Request", f"Bad request path: {exc}.\n"), environ, start_response
+            )
+        rule = self.rules.match(request_methods(environ), forms, environ.get("QUERY_STRING", ""))
+        if rule is None:
+            if not self.inject:
+                return self.app(environ, start_response)
+            return self._respond(environ, start_response, None, private=False)
+        decision, state = self.decide(environ, rule)
+        environ["bridge.decision"] = decision
+        log.info("%s %s: %s", environ.get("REQUEST_METHOD"), path_info, decision.describe())
+        if not decision.allowed:
+            return self.send(self.denial(environ, rule, decision), environ, start_response)
+        if decision.outage_pass:
+            for name in CONDITIONAL_HEADERS:
+                environ.pop(name, None)
+        return self._respond(environ, start_response, state, private=True)
+
+    def identify(self, environ: Mapping[str, Any]) -> str | None:
+        return self.identity.identify(environ)
+
+    def decide(
+        self, environ: Mapping[str, Any], rule: Rule
+    ) -> tuple[Decision, CustomerState | None]:
+        label = rule.label
+        try:
+            user = self.identify(environ)
+        except Exception:  # an adapter's store being down must not become a 500
+            log.exception("identifying the user failed")
+            return Decision(False, Reason.BILLING_UNAVAILABLE, rule=label), None
+        if user is None:
+            return Decision(False, Reason.LOGIN_REQUIRED, rule=label), None
+        customer = self.bridge.reference_for(user)
+        try:
+            state = self.bridge.state(customer)
+        except BillingError:
+            if rule.config.on_outage == "allow":
+                return Decision(
+                    True, rule=label, user=user, customer=customer, outage_pass=True
+                ), None
+            return Decision(
+                False, Reason.BILLING_UNAVAILABLE, rule=label, user=user, customer=customer
+            ), None
+        verdict = state.check(
+            rule.config.features,
+            require_all=rule.config.require == "all",
+            min_remaining=rule.config.min_remaining,
+        )
+        return (
+            Decision(
+                verdict.allowed,
+                verdict.reason,
+                verdict.feature,
+                rule=label,
+                user=user,
+                customer=customer,
+                stale=state.stale,
+            ),
+            state,
+        )
+
+    # --- responses ------------------------------------------------------------------------
+
+    def denial(self, environ: Mapping[str, Any], rule: Rule, decision: Decision) -> DenyResponse:
+        assert decision.reason is not None
+        deny = rule.config.deny
+        if deny == "404" and decision.reason is not Reason.BILLING_UNAVAILABLE:
+            return plain("404 Not Found", "Not Found\n")
+        target_url = rule.config.redirect_to
+        if target_url is not None and decision.reason is not Reason.BILLING_UNAVAILABLE:
+            return redirect(target_url)
+        return self.paywall.deny(
+            decision.reason,
+            decision.feature,
+            request_target(environ),
+            json_client=wants_json(environ),
+        )
+
+    @staticmethod
+    def send(
+        response: DenyResponse, environ: Mapping[str, Any], start_response: StartResponse
+    ) -> list[bytes]:
+        start_response(response.status, response.headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return []
+        return [response.body]
+
+    def _respond(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        state: CustomerState | None,
+        *,
+        private: bool,
+    ) -> Iterable[bytes]:
+        """Call the site; force private caching on gated paths; inject into HTML pages."""
+        found: list[Notices] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if private:
+                headers = private_headers(headers)
+            if self.inject and injectable(status, headers):
+                notices = self._notices(environ, state)
+                if not notices.empty:
+                    found.append(notices)
+                    headers = without_headers(headers, "Content-Length")
+            return start_response(status, headers, exc_info)
+
+        body: Iterable[bytes] = self.app(environ, start)
+        if found:
+            return InjectedBody(body, found[-1], self.marker)
+        if self.inject:  # the site may call start_response on first iteration (a generator)
+            return _LateInjection(body, found, self.marker)
+        return body
+
+    def _notices(self, environ: Mapping[str, Any], state: CustomerState | None) -> Notices:
+        if state is None:
+            try:
+                user = self.identify(environ)
+                if user is not None:
+                    state = self.bridge.state(self.bridge.reference_for(user))
+            except Exception:  # no banner is better than no page
+                log.debug("no notices: state unavailable", exc_info=True)
+                state = None
+        return notices_for(
+            state,
+            mount=self.mount,
+            now=self.clock(),
+            trial_warning=self.config.inject.trial_warning,
+        )
+
+
+class _LateInjection:
+    """For sites that call start_response only when their body is first iterated."""
+
+    def __init__(self, body: Iterable[bytes], found: list[Notices], marker: bytes) -> None:
+        self._body = body
+        self._found = found
+        self._marker = marker
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = iter(self._body)
+        first = next(chunks, None)
+        if first is None:
+            return
+        rest = itertools.chain([first], chunks)
+        if self._found:
+            yield from InjectedBody(rest, self._found[-1], self._marker)
+        else:
+            yield from rest
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()

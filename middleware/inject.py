@@ -1,0 +1,133 @@
+"""Streaming HTML injection: a lifecycle banner before ``</body>`` and a links block at a marker.
+
+The response is never buffered whole: chunks pass through as they come, holding back only the few
+bytes that could be the start of a marker or of ``</body>`` split across two chunks. Only
+uncompressed ``text/html`` answers with status 200 are touched; their ``Content-Length`` is dropped
+(the server then streams or closes the connection).
+
+What the banner and links say comes from ``Notices`` (built from the user's snapshot by the gate);
+every link points at the bridge's own endpoints, never at a hosted page.
+
+What this module does not do: decide who sees what (``middleware.gate``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bridge.entitlements import CustomerState
+from middleware.http import header_value
+
+BODY_END = b"</body>"
+
+
+@dataclass(frozen=True)
+class Notices:
+    """The banner (or None) and the links block for one user's page."""
+
+    banner: bytes | None
+    links: bytes
+
+    @property
+    def empty(self) -> bool:
+        return self.banner is None and not self.links
+
+
+def notices_for(
+    state: CustomerState | None, *, mount: str, now: float, trial_warning: float
+) -> Notices:
+    """What to show: restart when suspended, payment when missing, offers as a trial ends."""
+    if state is None:
+        return Notices(None, b"")
+    sub = state.subscription
+    banner: tuple[str, str, str] | None = None
+    links = [("Manage my subscription", f"{mount}/portal")]
+    if sub is not None and sub.needs_payment_method:
+        banner = ("Your subscription is waiting for a payment method.", "Add one", "payment")
+        links.append(("Add a payment method", f"{mount}/payment"))
+    elif sub is not None and sub.is_suspended:
+        banner = ("Your subscription is suspended.", "Restart it", "restart")
+        links.append(("Restart my subscription", f"{mount}/restart"))
+    elif sub is not None and sub.is_trial and sub.date_period_end is not None:
+        left = sub.date_period_end.timestamp() - now
+        if 0 < left <= trial_warning:
+            ends = datetime.fromtimestamp(sub.date_period_end.timestamp(), UTC)
+            banner = (f"Your trial ends on {ends:%d %B %Y}.", "See the offers", "offers")
+    return Notices(
+        _banner(banner, mount) if banner else None,
+        _links(links),
+    )
+
+
+def _banner(banner: tuple[str, str, str], mount: str) -> bytes:
+    text, label, endpoint = (html.escape(part) for part in banner)
+    return (
+        '<div class="billing-banner" role="status" style="position:sticky;bottom:0;padding:.8rem;'
+        'background:#fff4ce;border-top:1px solid #e0c560;text-align:center;font-family:sans-serif">'
+        f'{text} <a href="{html.escape(mount)}/{endpoint}">{label}</a></div>'
+    ).encode()
+
+
+def _links(links: list[tuple[str, str]]) -> bytes:
+    items = "".join(
+        f'<li><a href="{html.escape(url)}">{html.escape(label)}</a></li>' for label, url in links
+    )
+    return f'<ul class="billing-links">{items}</ul>'.encode()
+
+
+def injectable(status: str, headers: Iterable[tuple[str, str]]) -> bool:
+    headers = list(headers)
+    content_type = (header_value(headers, "Content-Type") or "").lower()
+    encoding = (header_value(headers, "Content-Encoding") or "identity").lower()
+    return (
+        status.startswith("200")
+        and content_type.startswith("text/html")
+        and encoding
+        in (
+            "identity",
+            "",
+        )
+    )
+
+
+class InjectedBody:
+    """Wraps a WSGI body iterable; ``close()`` is passed on as PEP 3333 requires."""
+
+    def __init__(self, body: Iterable[bytes], notices: Notices, marker: bytes) -> None:
+        self._body = body
+        self._notices = notices
+        self._marker = marker
+        self._hold = max(len(marker), len(BODY_END)) - 1
+
+    def __iter__(self) -> Iterator[bytes]:
+        pending = b""
+        banner_done = self._notices.banner is None
+        for chunk in self._body:
+            if not chunk:
+                continue
+            pending, banner_done = self._rewrite(pending + chunk, banner_done)
+            if len(pending) > self._hold:
+                cut = len(pending) - self._hold
+                yield pending[:cut]
+                pending = pending[cut:]
+        if pending:
+            pending, _ = self._rewrite(pending, banner_done)
+            yield pending
+
+    def _rewrite(self, data: bytes, banner_done: bool) -> tuple[bytes, bool]:
+        if self._marker in data:
+            data = data.replace(self._marker, self._notices.links)
+        if not banner_done:
+            at = data.lower().find(BODY_END)
+            if at >= 0 and self._notices.banner is not None:
+                data = data[:at] + self._notices.banner + data[at:]
+                banner_done = True
+        return data, banner_done
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
