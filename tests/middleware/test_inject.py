@@ -1,0 +1,138 @@
+"""Banner and links injected into HTML pages, streaming, only where they belong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import responses
+from werkzeug.test import Client
+
+from bridge.service import Bridge
+from cms_adapters.header import HeaderAdapter
+from middleware.gate import Gate
+from middleware.inject import InjectedBody, Notices
+from tests.middleware.billing_double import BillingDouble, Clock, make_config
+
+MARKER = b"<!-- billing:links -->"
+PAGE = [b"<html><body><nav>", MARKER, b"</nav><p>hello</p></body></html>"]
+
+
+def page_app(chunks: list[bytes], content_type: str = "text/html", **extra: str):
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        headers = [("Content-Type", content_type), ("Content-Length", str(sum(map(len, chunks))))]
+        headers += list(extra.items())
+        start_response("200 OK", headers)
+        return chunks
+
+    return app
+
+
+@pytest.fixture
+def billing() -> Iterator[BillingDouble]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield BillingDouble(rsps)
+
+
+def client_for(app: Any, billing: BillingDouble) -> Client:
+    config = make_config(inject={"enabled": True, "trial_warning": "3d"})
+    clock = Clock()
+    gate = Gate(
+        app,
+        adapter=HeaderAdapter(trusted_proxies=["127.0.0.1"]),
+        bridge=Bridge(config, clock=clock),
+        clock=clock,
+    )
+    return Client(gate)
+
+
+def get(client: Client, path: str = "/", user: str | None = "bob") -> Any:
+    headers = {"X-Remote-User": user} if user else {}
+    return client.get(path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+
+
+def test_suspended_user_sees_a_restart_banner_and_links(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    response = get(client_for(page_app(PAGE), billing))
+    body = response.data
+    assert b'class="billing-banner"' in body
+    assert b'href="/_billing/restart"' in body
+    assert body.index(b"billing-banner") < body.index(b"</body>")
+    assert MARKER not in body
+    assert b'<ul class="billing-links"><li><a href="/_billing/portal">' in body
+    assert "Content-Length" not in response.headers
+    assert b"pay.example" not in body, "hosted links are never written into pages"
+
+
+def test_missing_payment_method_banner(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedNoPaymentInfo")
+    body = get(client_for(page_app(PAGE), billing)).data
+    assert b'href="/_billing/payment"' in body
+
+
+def test_member_in_good_standing_gets_links_and_no_banner(billing) -> None:
+    billing.member("user-bob", "premium-articles")
+    body = get(client_for(page_app(PAGE), billing)).data
+    assert b"billing-banner" not in body
+    assert b"/_billing/portal" in body
+
+
+def test_anonymous_pages_are_left_alone(billing) -> None:
+    response = get(client_for(page_app(PAGE), billing), user=None)
+    assert response.data == b"".join(PAGE)
+    assert billing.calls == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "extra"),
+    [("application/json", {}), ("text/html", {"Content-Encoding": "gzip"})],
+    ids=["json", "gzip"],
+)
+def test_non_html_and_compressed_answers_are_untouched(billing, content_type, extra) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    response = get(client_for(page_app(PAGE, content_type, **extra), billing))
+    assert response.data == b"".join(PAGE)
+    assert response.headers["Content-Length"] == str(len(b"".join(PAGE)))
+
+
+def split_everywhere(data: bytes) -> list[list[bytes]]:
+    return [[data[:i], data[i:]] for i in range(1, len(data))]
+
+
+def test_marker_and_body_end_split_across_chunks_are_found() -> None:
+    notices = Notices(banner=b"<div>BANNER</div>", links=b"<ul>LINKS</ul>")
+    html = b"<html><body>" + MARKER + b"<p>x</p></BODY></html>"
+    for chunks in split_everywhere(html):
+        out = b"".join(InjectedBody(chunks, notices, MARKER))
+        assert out == b"<html><body><ul>LINKS</ul><p>x</p><div>BANNER</div></BODY></html>", chunks
+
+
+def test_output_streams_instead_of_buffering() -> None:
+    notices = Notices(banner=b"<b>B</b>", links=b"L")
+    chunks = [b"a" * 1000, b"b" * 1000, b"</body>"]
+    out = list(InjectedBody(chunks, notices, MARKER))
+    assert len(out) >= 3
+    assert out[0].startswith(b"a" * 900)
+
+
+def test_close_is_passed_on() -> None:
+    closed = []
+
+    class Body(list[bytes]):
+        def close(self) -> None:
+            closed.append(True)
+
+    InjectedBody(Body([b"x"]), Notices(None, b""), MARKER).close()
+    assert closed == [True]
+
+
+def test_generator_sites_that_start_late_are_injected(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+
+    def late(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        yield from PAGE
+
+    body = get(client_for(late, billing)).data
+    assert b"billing-banner" in body
