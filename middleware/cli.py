@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 from bridge import __version__
 from bridge.config import load_config
 from bridge.errors import BridgeError, ConfigError
+from cms_adapters.base import SiteUser
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -49,9 +50,77 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument("--threads", type=int, default=8, help="worker threads (8)")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve the configured site behind the gate with waitress."""
+    import waitress
+
+    from middleware.app import create_app
+
+    app = create_app(args.config)
+    print(f"proabono-bridge: serving {app.config.source} on http://{args.host}:{args.port}")
+    waitress.serve(
+        app, host=args.host, port=args.port, threads=args.threads, ident="proabono-bridge"
+    )
+    return EXIT_OK
+
+
+def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path", help="the path (and query) to explain, e.g. /premium/x or /?feed=rss2"
+    )
+    parser.add_argument("--user", help="site user id (default: an anonymous visitor)")
+    parser.add_argument("--method", default="GET", help="HTTP method (GET)")
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """Print the gate's reasoning for one path and user: rule, customer, rights, decision."""
+    from bridge.service import Bridge
+    from middleware.explain import explain
+    from middleware.gate import Gate
+
+    config = load_config(args.config)
+    gate = Gate(_no_site, adapter=_NoAdapter(), bridge=Bridge(config))
+    for line in explain(gate, args.path, user=args.user, method=args.method):
+        print(line)
+    return EXIT_OK
+
+
+def _no_site(environ: object, start_response: object) -> list[bytes]:  # pragma: no cover
+    return []
+
+
+class _NoAdapter:
+    """explain names the user itself; nothing is identified from a request."""
+
+    def credential(self, environ: object) -> None:
+        return None
+
+    def identify(self, environ: object) -> None:
+        return None
+
+    def get_user(self, user_id: str) -> None:
+        return None
+
+    def iter_users(self, since: object = None) -> Iterator[SiteUser]:
+        return iter(())
+
+
 COMMANDS: Sequence[Command] = (
     Command(
         "check", "validate the configuration and summarise it (secrets are never shown)", run_check
+    ),
+    Command("serve", "serve the configured site behind the gate", run_serve, add_serve_arguments),
+    Command(
+        "explain",
+        "show why a path is allowed or denied for a user",
+        run_explain,
+        add_explain_arguments,
     ),
 )
 

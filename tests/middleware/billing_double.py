@@ -17,11 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import responses
+from flask import Flask, Response
+from flask import request as flask_request
 from werkzeug.test import Client, TestResponse
 
 from bridge.config import Config, config_from_mapping
 from bridge.service import Bridge
 from cms_adapters.header import HeaderAdapter
+from middleware.flask import ProAbonoBridge
 from middleware.gate import Gate
 from tests.bridge import payloads
 
@@ -201,19 +204,48 @@ def make_config(**sections: Any) -> Config:
     return config_from_mapping(data, env={"BRIDGE_SECRET_KEY": "s" * 32})
 
 
+def flask_site() -> Flask:
+    """The same site as ``site``, written as a Flask app (Flask answers HEAD and 304 itself)."""
+    app = Flask("site")
+    methods = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
+
+    @app.route("/", defaults={"path": ""}, methods=methods)
+    @app.route("/<path:path>", methods=methods)
+    def page(path: str) -> Response:
+        environ_seen.append(dict(flask_request.environ))
+        if path.startswith("api/"):
+            response = Response(b'{"secret": "member-only"}', content_type="application/json")
+        else:
+            response = Response(html_page("/" + path), content_type="text/html; charset=utf-8")
+        response.headers["Cache-Control"] = "public, max-age=600, s-maxage=3600"
+        response.headers["Surrogate-Control"] = "max-age=3600"
+        response.set_etag("v1")
+        return response.make_conditional(flask_request)
+
+    return app
+
+
+SITE_KINDS = ["wsgi", "flask"]
+
+
 class SiteUnderGate:
-    def __init__(self, mock: responses.RequestsMock, **sections: Any) -> None:
+    """A site of either kind behind the gate, with billing at the transport seam."""
+
+    def __init__(self, mock: responses.RequestsMock, kind: str = "wsgi", **sections: Any) -> None:
         self.billing = BillingDouble(mock)
         self.clock = Clock()
         config = make_config(**sections)
         self.bridge = Bridge(config, clock=self.clock)
-        self.gate = Gate(
-            site,
-            adapter=HeaderAdapter(trusted_proxies=["127.0.0.1"]),
-            bridge=self.bridge,
-            clock=self.clock,
-        )
-        self.client = Client(self.gate)
+        adapter = HeaderAdapter(trusted_proxies=["127.0.0.1"])
+        if kind == "flask":
+            app = flask_site()
+            extension = ProAbonoBridge(app, adapter=adapter, bridge=self.bridge)
+            assert extension.gate is not None
+            self.gate = extension.gate
+            self.client = Client(app)
+        else:
+            self.gate = Gate(site, adapter=adapter, bridge=self.bridge, clock=self.clock)
+            self.client = Client(self.gate)
         environ_seen.clear()
 
     def get(

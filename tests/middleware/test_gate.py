@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from tests.middleware.billing_double import MEMBER_CONTENT, SiteUnderGate, environ_seen
+from tests.middleware.billing_double import MEMBER_CONTENT, SITE_KINDS, SiteUnderGate, environ_seen
 
 
 @pytest.fixture
@@ -17,9 +17,9 @@ def mock() -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-@pytest.fixture
-def world(mock: responses.RequestsMock) -> SiteUnderGate:
-    w = SiteUnderGate(mock)
+@pytest.fixture(params=SITE_KINDS)
+def world(request: pytest.FixtureRequest, mock: responses.RequestsMock) -> SiteUnderGate:
+    w = SiteUnderGate(mock, kind=request.param)
     w.billing.member("user-alice", "premium-articles", downloads=(10, 3))
     return w
 
