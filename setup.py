@@ -24,6 +24,7 @@ EXTRAS["test"] = sorted(
     {
         "pytest>=8",
         "pytest-timeout>=2.2",
+        "hypothesis>=6.100",
         "responses>=0.25",
         "ruff>=0.6",
         "mypy>=1.10",

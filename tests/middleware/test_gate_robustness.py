@@ -1,0 +1,124 @@
+"""The gate under pressure: generated path spellings, concurrency, long outages, odd methods."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+import responses
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.middleware.billing_double import MEMBER_CONTENT, SITE_KINDS, SiteUnderGate
+
+
+@pytest.fixture(params=SITE_KINDS)
+def world(request: pytest.FixtureRequest) -> Iterator[SiteUnderGate]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        w = SiteUnderGate(rsps, kind=request.param)
+        w.billing.member("user-alice", "premium-articles")
+        yield w
+
+
+# --- generated spellings of /premium/<slug> -------------------------------------------------------
+
+SEPARATORS = st.sampled_from(["/", "//", "/./", "/%2F", "/%2f", "\\", "/x/../", "/;p=1/"])
+
+
+def encode_some(text: str, mask: list[bool]) -> str:
+    return "".join(
+        quote(char, safe="") if flip and char.isalnum() else char
+        for char, flip in zip(text, mask, strict=False)
+    )
+
+
+@st.composite
+def premium_spellings(draw: st.DrawFn) -> str:
+    word = "premium"
+    mask = draw(st.lists(st.booleans(), min_size=len(word), max_size=len(word)))
+    slug = draw(st.text(alphabet="abcdefxyz0123456789-", min_size=1, max_size=12))
+    lead = draw(st.sampled_from(["/", "//", "/./", "/free/../", "/a/b/../../"]))
+    tail = draw(st.sampled_from(["", ";jsessionid=1", "/", "?x=1", "#frag"]))
+    return lead.replace("\\", "/") + encode_some(word, mask) + draw(SEPARATORS) + slug + tail
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(path=premium_spellings())
+def test_no_generated_spelling_returns_member_content_to_a_non_member(world, path) -> None:
+    response = world.get(path, user="bob")
+    assert MEMBER_CONTENT not in response.data, path
+    assert response.status_code in (400, 402, 404), path
+
+
+# --- methods -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "POST", "PUT", "DELETE", "HEAD"])
+def test_every_method_is_gated_when_the_rule_lists_none(world, method) -> None:
+    response = world.get("/premium/x", user="bob", method=method)
+    assert response.status_code == 402
+    assert MEMBER_CONTENT not in response.data
+
+
+def test_range_from_a_non_member_gets_no_member_bytes(world) -> None:
+    response = world.get("/premium/x", user="bob", Range="bytes=0-10")
+    assert response.status_code == 402
+    assert b"member" not in response.data[:40]
+
+
+@pytest.mark.parametrize("path", ["/premium/x", "/downloads/a", "/pro/x", "/members-only/x"])
+def test_every_gated_response_is_private_or_no_store_and_varies_on_cookie(world, path) -> None:
+    for user in (None, "alice", "bob"):
+        response = world.get(path, user=user)
+        cache_control = response.headers.get("Cache-Control", "")
+        assert "private" in cache_control or cache_control == "no-store", (path, user)
+        assert "public" not in cache_control
+        assert "Cookie" in response.headers.get("Vary", ""), (path, user)
+
+
+# --- outages -------------------------------------------------------------------------------------
+
+
+def test_known_user_is_denied_once_the_snapshot_is_older_than_stale_ttl(world) -> None:
+    assert world.get("/premium/x", user="alice").status_code == 200
+    world.billing.down = True
+    world.clock.advance(3000)
+    assert world.get("/premium/x", user="alice").status_code == 200
+    world.clock.advance(700)  # 3700 s > stale_ttl (1 h)
+    response = world.get("/premium/x", user="alice")
+    assert response.status_code == 503
+    assert MEMBER_CONTENT not in response.data
+
+
+def test_errors_are_not_cached_recovery_is_immediate(world) -> None:
+    world.billing.down = True
+    assert world.get("/premium/x", user="alice").status_code == 503
+    world.billing.down = False
+    assert world.get("/premium/x", user="alice").status_code == 200
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+def test_fifty_concurrent_requests_for_a_cold_user_make_one_usages_fetch(world) -> None:
+    barrier = threading.Barrier(50)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def request() -> None:
+        barrier.wait()
+        status = world.get("/premium/x", user="alice").status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=request) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [200] * 50
+    assert world.billing.calls.count("GET /v1/Usages") == 1
