@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXTRAS ?= test
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: test demo lint typecheck pytest install clean
+.PHONY: test demo lint typecheck pytest install clean bench
 
 install: $(STAMP)
 
@@ -18,8 +18,8 @@ $(STAMP): $(BIN)/python setup.py pyproject.toml
 	touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check bridge middleware cms_adapters tests
-	$(BIN)/ruff format --check bridge middleware cms_adapters tests
+	$(BIN)/ruff check bridge middleware cms_adapters tests benchmarks
+	$(BIN)/ruff format --check bridge middleware cms_adapters tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -33,6 +33,11 @@ test: lint typecheck pytest
 demo: $(STAMP)
 	@echo "make demo: not yet - the demo site lands with the adapters issue."
 	@echo "Meanwhile: $(BIN)/proabono-bridge check --config examples/bridge.toml"
+
+# What the gate costs per request, against a bare Flask app in the same run.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/gate.py
+	$(BIN)/python benchmarks/gate.py --no-inject
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

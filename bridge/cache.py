@@ -22,8 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from cachetools import LRUCache
-
 from bridge.entitlements import CustomerState
 from bridge.errors import BillingError
 
@@ -55,7 +53,7 @@ class CacheStats:
 
 
 class EntitlementStore:
-    """Snapshots with per-entry expiry (``CustomerState.expires_at``), bounded in size (LRU)."""
+    """Snapshots with per-entry expiry (``CustomerState.expires_at``), bounded in size."""
 
     def __init__(
         self,
@@ -70,19 +68,20 @@ class EntitlementStore:
         self.stale_ttl = stale_ttl
         self.clock = clock
         self.fill_timeout = fill_timeout
-        self._entries: LRUCache[str, CustomerState] = LRUCache(maxsize=max_entries)
+        self.max_entries = max_entries
+        # Insertion-ordered dict: a hit is one lock-free lookup; when full, the oldest fill goes.
+        self._entries: dict[str, CustomerState] = {}
         self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
     def get(self, reference_customer: str) -> CustomerState:
         """The customer's snapshot: cached while fresh, else fetched (or stale on an outage)."""
-        now = self.clock()
+        state = self._entries.get(reference_customer)
+        if state is not None and self.clock() < state.expires_at:
+            self.stats.hits += 1  # not under the lock: a lost count is cheaper than a lock
+            return state
         with self._lock:
-            state = self._entries.get(reference_customer)
-            if state is not None and now < state.expires_at:
-                self.stats.hits += 1
-                return state
             self.stats.misses += 1
             flight = self._flights.get(reference_customer)
             leader = flight is None
@@ -133,9 +132,16 @@ class EntitlementStore:
                 if flight.error is not None:
                     self.stats.errors += 1
                 elif flight.state is not None and not flight.invalidated:
-                    self._entries[reference_customer] = flight.state
+                    self._store(reference_customer, flight.state)
                 self._flights.pop(reference_customer, None)
             flight.done.set()
+
+    def _store(self, reference_customer: str, state: CustomerState) -> None:
+        entries = self._entries
+        entries.pop(reference_customer, None)
+        while len(entries) >= self.max_entries:
+            del entries[next(iter(entries))]
+        entries[reference_customer] = state
 
     def _stale_or_raise(
         self, reference_customer: str, last: CustomerState | None, error: BillingError | None

@@ -56,7 +56,7 @@ DEFAULT_FILE = "bridge.toml"
 CONFIG_ENV = "BRIDGE_CONFIG"
 FORBIDDEN_REFERENCE_CHARS = '<>;"=?&'
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
-ADAPTER_KINDS = ("wordpress", "django", "flask_login", "sql", "header")
+ADAPTER_KINDS = ("wordpress", "django", "flask_login", "sql", "header", "signed_cookie")
 SECRET_KEY_HINT = 'generate one: python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105
 _MISSING: Any = dataclasses.MISSING
 

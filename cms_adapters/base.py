@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from cachetools import TTLCache
-
 UserId = str
 Environ = Mapping[str, Any]
 
@@ -66,7 +64,8 @@ class MemoisedIdentity:
     """``identify`` memoised per credential for ``ttl`` seconds (bounded, thread-safe).
 
     Requests without a credential are anonymous at no cost; a credential that identified nobody
-    is memoised too, so a flood of forged cookies costs one check each per ``ttl``.
+    is memoised too, so a flood of forged cookies costs one check each per ``ttl``. Reads take no
+    lock (a dict lookup is atomic); when full, the oldest entries go first.
     """
 
     def __init__(
@@ -78,23 +77,29 @@ class MemoisedIdentity:
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.adapter = adapter
-        self._cache: TTLCache[str, UserId | None] = TTLCache(max_entries, ttl, timer=timer)
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.timer = timer
+        self._memo: dict[str, tuple[UserId | None, float]] = {}
         self._lock = threading.Lock()
 
     def identify(self, environ: Environ) -> UserId | None:
         credential = self.adapter.credential(environ)
         if credential is None:
             return None
-        with self._lock:
-            try:
-                return self._cache[credential]
-            except KeyError:
-                pass
+        now = self.timer()
+        entry = self._memo.get(credential)
+        if entry is not None and entry[1] > now:
+            return entry[0]
         user_id = self.adapter.identify(environ)
         with self._lock:
-            self._cache[credential] = user_id
+            memo = self._memo
+            memo.pop(credential, None)
+            while len(memo) >= self.max_entries:
+                del memo[next(iter(memo))]
+            memo[credential] = (user_id, now + self.ttl)
         return user_id
 
     def forget(self) -> None:
         with self._lock:
-            self._cache.clear()
+            self._memo.clear()

@@ -15,14 +15,17 @@ from bridge.config import AdapterConfig
 from bridge.errors import ConfigError, ConfigProblem
 from cms_adapters.base import Adapter
 from cms_adapters.header import HeaderAdapter
+from cms_adapters.signed_cookie import SignedCookieAdapter
 
 #: Options that may come from the environment instead of the file, as secrets should.
 SECRET_OPTIONS: Mapping[str, Mapping[str, str]] = {
     "header": {"shared_secret": "BRIDGE_PROXY_SECRET"},
+    "signed_cookie": {"secret_key": "BRIDGE_COOKIE_SECRET"},
 }
 
 FACTORIES: dict[str, Callable[..., Adapter]] = {
     "header": HeaderAdapter,
+    "signed_cookie": SignedCookieAdapter,
 }
 
 PLANNED = {"wordpress", "django", "flask_login", "sql"}

@@ -51,9 +51,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """What the gate decided for one request, and why."""
+    """What the gate decided for one request, and why. (Not frozen: that costs ~1 us a field.)"""
 
     allowed: bool
     reason: Reason | None = None
@@ -136,7 +136,8 @@ class Gate:
             return self._respond(environ, start_response, None, private=False)
         decision, state = self.decide(environ, rule)
         environ["bridge.decision"] = decision
-        log.info("%s %s: %s", environ.get("REQUEST_METHOD"), path_info, decision.describe())
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s: %s", environ.get("REQUEST_METHOD"), path_info, decision.describe())
         if not decision.allowed:
             return self.send(self.denial(environ, rule, decision), environ, start_response)
         if decision.outage_pass:

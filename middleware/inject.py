@@ -17,6 +17,7 @@ import html
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from bridge.entitlements import CustomerState
 from middleware.http import header_value
@@ -56,10 +57,15 @@ def notices_for(
         if 0 < left <= trial_warning:
             ends = datetime.fromtimestamp(sub.date_period_end.timestamp(), UTC)
             banner = (f"Your trial ends on {ends:%d %B %Y}.", "See the offers", "offers")
-    return Notices(
-        _banner(banner, mount) if banner else None,
-        _links(links),
-    )
+    return _render(banner, tuple(links), mount)
+
+
+@lru_cache(maxsize=256)
+def _render(
+    banner: tuple[str, str, str] | None, links: tuple[tuple[str, str], ...], mount: str
+) -> Notices:
+    """The HTML, rendered once per distinct message: a page view only looks it up."""
+    return Notices(_banner(banner, mount) if banner else None, _links(links))
 
 
 def _banner(banner: tuple[str, str, str], mount: str) -> bytes:
@@ -71,7 +77,7 @@ def _banner(banner: tuple[str, str, str], mount: str) -> bytes:
     ).encode()
 
 
-def _links(links: list[tuple[str, str]]) -> bytes:
+def _links(links: tuple[tuple[str, str], ...]) -> bytes:
     items = "".join(
         f'<li><a href="{html.escape(url)}">{html.escape(label)}</a></li>' for label, url in links
     )

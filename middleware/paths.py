@@ -92,9 +92,17 @@ def path_forms(environ: Mapping[str, Any]) -> tuple[str, ...]:
 
     Raises ``BadPath`` when any form cannot be canonicalised.
     """
+    path_info = environ.get("PATH_INFO") or "/"
+    raw = raw_request_path(environ) if "RAW_URI" in environ or "REQUEST_URI" in environ else None
+    if (
+        path_info.isascii()
+        and path_info.startswith("/")
+        and _NEEDS_WORK.search(path_info) is None
+        and (raw is None or raw == path_info)
+    ):
+        return (path_info,)  # the common case: nothing to decode, nothing to resolve
     seen = wsgi_path(environ)
     forms = [seen, canonical_path(seen, decode=False)]
-    raw = raw_request_path(environ)
     if raw is not None and raw != seen:
         forms.append(canonical_path(raw))
     return tuple(dict.fromkeys(forms))

@@ -143,6 +143,8 @@ class RuleSet:
 def request_methods(environ: Mapping[str, Any]) -> tuple[str, ...]:
     """The request method plus any method-override header value, upper-cased."""
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    if not any(h in environ for h in OVERRIDE_HEADERS):
+        return (method,)
     overrides = [str(environ[h]).strip().upper() for h in OVERRIDE_HEADERS if environ.get(h)]
     if not overrides:
         return (method,)

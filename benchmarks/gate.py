@@ -1,0 +1,172 @@
+"""What the gate costs per request: a bare Flask hello-world vs the same app behind the gate.
+
+Both are called in process, through WSGI, in the same run, alternating in blocks so that machine
+noise hits both alike. The gated request is the expensive case: a gated path, a signed session
+cookie to verify (memoised), a warm entitlement cache, HTML injection on. Billing is answered by a
+counting transport on the client's own session, so the calls made after warm-up are counted.
+
+    .venv/bin/python benchmarks/gate.py [--requests 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+from requests.adapters import BaseAdapter
+from requests.models import PreparedRequest, Response
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bridge.client import ProAbonoClient
+from bridge.config import config_from_mapping
+from bridge.service import Bridge
+from cms_adapters.signed_cookie import SignedCookieAdapter
+from middleware.gate import Gate
+
+USAGES = {
+    "Page": 1,
+    "SizePage": 100,
+    "Count": 1,
+    "TotalItems": 1,
+    "Items": [{"ReferenceFeature": "premium-articles", "TypeFeature": "OnOff", "IsEnabled": True}],
+}
+SUBSCRIPTION = {"Id": 1, "Status": "Active", "StateSubscription": "ActiveRunning"}
+
+
+class CountingBilling(BaseAdapter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+        self.calls += 1
+        response = Response()
+        response.status_code = 200
+        path = request.path_url or ""
+        response._content = json.dumps(USAGES if "/v1/Usages" in path else SUBSCRIPTION).encode()
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def hello_app() -> Flask:
+    app = Flask("hello")
+
+    @app.route("/premium/<slug>")
+    def premium(slug: str) -> str:
+        return f"<html><body><h1>{slug}</h1><!-- billing:links --></body></html>"
+
+    return app
+
+
+def environ(cookie: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/premium/hello",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "bench",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "bench",
+        "HTTP_COOKIE": f"theme=dark; bridge_user={cookie}; _ga=GA1.2.3",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": None,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+
+
+def call(app: Callable[..., Any], env: dict[str, Any]) -> bytes:
+    status: list[str] = []
+
+    def start_response(s: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        status.append(s)
+
+    body = app(dict(env), start_response)
+    try:
+        data = b"".join(body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    assert status, "the app never started its response"
+    assert status[0].startswith("200"), status
+    return data
+
+
+def timings(app: Callable[..., Any], env: dict[str, Any], n: int) -> list[int]:
+    out = []
+    for _ in range(n):
+        start = time.perf_counter_ns()
+        call(app, env)
+        out.append(time.perf_counter_ns() - start)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000, help="requests per app (20000)")
+    parser.add_argument("--no-inject", action="store_true", help="measure with [inject] off")
+    args = parser.parse_args()
+
+    config = config_from_mapping(
+        {
+            "billing": {"url": "https://api-1.proabono.com", "agent_key": "a", "api_key": "k"},
+            "rule": [{"path": "/premium/**", "feature": "premium-articles"}],
+            "inject": {"enabled": not args.no_inject},
+        },
+        env={"BRIDGE_SECRET_KEY": "benchmark-secret-key-0123456789"},
+    )
+    billing = CountingBilling()
+    session = requests.Session()
+    session.mount("https://", billing)
+    client = ProAbonoClient("https://api-1.proabono.com", "a", "k", session=session)
+    adapter = SignedCookieAdapter(secret_key="site-secret-for-the-benchmark")  # noqa: S106
+    bare = hello_app()
+    gated = Gate(hello_app().wsgi_app, adapter=adapter, bridge=Bridge(config, client=client))
+    env = environ(adapter.sign("42"))
+
+    first = call(gated, env)  # warm-up: identity memo + snapshot
+    assert (b"billing-links" in first) is not args.no_inject
+    warm_calls = billing.calls
+    for _ in range(2000):
+        call(bare, env)
+        call(gated, env)
+
+    bare_ns: list[int] = []
+    gated_ns: list[int] = []
+    block = 1000
+    for _ in range(max(1, args.requests // block)):
+        bare_ns += timings(bare, env, block)
+        gated_ns += timings(gated, env, block)
+
+    bare_us = statistics.median(bare_ns) / 1000
+    gated_us = statistics.median(gated_ns) / 1000
+    injection = "off" if args.no_inject else "on"
+    print(f"requests per app       : {len(bare_ns)} (HTML injection {injection})")
+    print(f"bare Flask hello-world : median {bare_us:7.2f} us/request")
+    print(f"same app behind gate   : median {gated_us:7.2f} us/request")
+    print(
+        f"gate overhead          : {gated_us - bare_us:7.2f} us/request ({gated_us / bare_us:.2f}x)"
+    )
+    print(f"billing calls (warm)   : {billing.calls - warm_calls}")
+    print(f"billing calls (fill)   : {warm_calls}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
