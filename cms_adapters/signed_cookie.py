@@ -67,9 +67,10 @@ class SignedCookieAdapter:
         value = self.credential(environ)
         if value is None:
             return None
-        try:
-            user = self._signer.unsign(value, max_age=self.max_age).decode("utf-8")
-        except (BadSignature, UnicodeDecodeError):
+        try:  # WSGI carries header bytes as latin-1 text
+            raw = value.encode("latin-1")
+            user = self._signer.unsign(raw, max_age=self.max_age).decode("utf-8")
+        except (BadSignature, UnicodeError):
             return None
         return user or None
 
