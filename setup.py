@@ -22,6 +22,14 @@ EXTRAS = {
 }
 EXTRAS["test"] = sorted(
     {
+        # every adapter and backend is tested on its real parts
+        *EXTRAS["wordpress"],
+        *EXTRAS["django"],
+        *EXTRAS["flask-login"],
+        *EXTRAS["postgres"],
+        *EXTRAS["redis"],
+        *EXTRAS["progress"],
+        *EXTRAS["browser"],
         "pytest>=8",
         "pytest-timeout>=2.2",
         "hypothesis>=6.100",
