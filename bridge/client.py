@@ -67,6 +67,7 @@ M = TypeVar("M", bound=Model)
 MAX_USAGES_PER_BATCH = 50
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
+MAX_PAGES = 10_000  # a service that always says "next" must not hang a request thread
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,12 @@ class ProAbonoClient:
                 "User-Agent": f"proabono-bridge/{__version__}",
             }
         )
-        self.base_url = self._resolve_base_url(url)
+        try:
+            self.base_url = self._resolve_base_url(url)
+        except ConfigError:
+            if session is None:
+                self.session.close()
+            raise
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -360,7 +366,7 @@ class ProAbonoClient:
 
     def _one(self, model: type[M], data: Any, method: str, path: str) -> M:
         if data is None:
-            raise BillingNotFound(
+            raise BillingUnavailable(
                 "empty answer where an object was expected", method=method, path=path
             )
         try:
@@ -384,18 +390,19 @@ class ProAbonoClient:
     def _iterate(
         self, model: type[M], path: str, params: Mapping[str, str], size_page: int
     ) -> Iterator[M]:
-        """Every item of a list, page after page, until ``TotalItems`` (or an empty page)."""
-        page_number = 1
+        """Every item of a list, page after page, while ``TotalItems`` or a ``next`` link says
+        more follow; an empty page always ends it."""
         seen = 0
-        while True:
+        for page_number in range(1, MAX_PAGES + 1):
             page = self._page(
                 model, path, {**params, "Page": str(page_number), "SizePage": str(size_page)}
             )
             yield from page.items
             seen += len(page.items)
-            if not page.items or seen >= page.total_items:
+            more = seen < page.total_items or page.links.get("next") is not None
+            if not page.items or not more:
                 return
-            page_number += 1
+        raise BillingUnavailable(f"pagination did not end after {MAX_PAGES} pages", path=path)
 
     @staticmethod
     def _size(size_page: int) -> int:
@@ -878,7 +885,14 @@ class ProAbonoClient:
             raise BillingUnavailable(
                 "unexpected answer shape for a usage batch", method="POST", path="/v1/Usages"
             )
-        return [Usage.from_json(item) for item in items]
+        try:
+            return [Usage.from_json(item) for item in items]
+        except TypeError as exc:
+            raise BillingUnavailable(
+                f"unexpected answer shape for a usage batch: {exc}",
+                method="POST",
+                path="/v1/Usages",
+            ) from exc
 
     # --- quoting (integrated purchasing) --------------------------------------------------
 

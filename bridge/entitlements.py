@@ -26,7 +26,14 @@ from types import MappingProxyType
 
 from bridge.client import ProAbonoClient
 from bridge.errors import BillingNotFound
-from bridge.models import StateSubscription, Subscription, SubscriptionStatus, TypeFeature, Usage
+from bridge.models import (
+    QUANTITY_TYPES,
+    StateSubscription,
+    Subscription,
+    SubscriptionStatus,
+    TypeFeature,
+    Usage,
+)
 
 
 class Reason(StrEnum):
@@ -53,7 +60,7 @@ class FeatureRight:
 
     @property
     def is_quantity(self) -> bool:
-        return self.type_feature != TypeFeature.ON_OFF
+        return self.type_feature in QUANTITY_TYPES
 
     @property
     def remaining(self) -> int | None:
@@ -191,7 +198,7 @@ def aggregate_rights(usages: Iterable[Usage]) -> dict[str, FeatureRight]:
         if not feature:
             continue
         kind = usage.type_feature or TypeFeature.ON_OFF
-        if kind == TypeFeature.ON_OFF:
+        if kind not in QUANTITY_TYPES:  # OnOff, and any type we do not know: only IsEnabled opens
             new = FeatureRight(feature, kind, enabled=bool(usage.is_enabled))
         else:
             new = FeatureRight(

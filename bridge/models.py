@@ -29,6 +29,9 @@ class TypeFeature(StrEnum):
     CONSUMPTION = "Consumption"
 
 
+QUANTITY_TYPES = frozenset({TypeFeature.LIMITATION, TypeFeature.CONSUMPTION})
+
+
 class SubscriptionStatus(StrEnum):
     DRAFT = "Draft"
     ACTIVE = "Active"
@@ -473,13 +476,14 @@ class Usage(Model):
 
     @property
     def is_unlimited(self) -> bool:
-        """Quantity features without ``QuantityCurrent`` are unlimited (the reference's rule)."""
-        return self.type_feature != TypeFeature.ON_OFF and self.quantity_current is None
+        """Quantity features without ``QuantityCurrent`` are unlimited (the reference's rule);
+        a usage of unknown type is never unlimited."""
+        return self.type_feature in QUANTITY_TYPES and self.quantity_current is None
 
     @property
     def remaining(self) -> int | None:
         """Units left in the period; ``None`` when unlimited or for OnOff features."""
-        if self.type_feature == TypeFeature.ON_OFF or self.quantity_current is None:
+        if self.type_feature not in QUANTITY_TYPES or self.quantity_current is None:
             return None
         return (self.quantity_included or 0) - self.quantity_current
 

@@ -168,3 +168,12 @@ def test_an_overdue_period_end_does_not_make_every_request_a_billing_call() -> N
     past = (NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.00Z")
     s = state([usage("p", "OnOff", IsEnabled=True, DatePeriodEnd=past)])
     assert s.expires_at > T0
+
+
+@pytest.mark.parametrize("kind", ["", "Mystery"], ids=["no-type", "unknown-type"])
+def test_a_usage_of_unknown_type_opens_nothing_without_is_enabled(kind: str) -> None:
+    fields = {"ReferenceFeature": "premium", "QuantityIncluded": 5}
+    if kind:
+        fields["TypeFeature"] = kind
+    assert not state([Usage.from_json(fields)]).check(["premium"]).allowed
+    assert not Usage.from_json(fields).is_unlimited
