@@ -17,6 +17,8 @@ from bridge.client import ProAbonoClient
 from bridge.config import BillingConfig, Config
 from bridge.entitlements import CustomerState, state_fetcher
 from bridge.links import Action, hosted_url
+from bridge.state import StateStore
+from bridge.webhooks import WebhookHandler
 
 
 def client_from_config(billing: BillingConfig) -> ProAbonoClient:
@@ -50,6 +52,19 @@ class Bridge:
             clock=clock,
         )
         self._template = config.site.customer_reference
+        self._state: StateStore | None = None
+        self.webhooks = WebhookHandler(
+            config.billing.webhook_secret,
+            invalidate=self.refresh,
+            first_sighting=lambda notification_id: self.state_store.first_sighting(notification_id),
+        )
+
+    @property
+    def state_store(self) -> StateStore:
+        """The local state file, opened on first use (the gate alone never needs it)."""
+        if self._state is None:
+            self._state = StateStore(self.config.state.path, clock=self.clock)
+        return self._state
 
     def reference_for(self, user_id: str) -> str:
         """The ReferenceCustomer of a site user: the configured template over the stable id."""

@@ -7,27 +7,31 @@
 ``GET offers``              303 to the offers, or the upgrade offers with an active subscription
 ``GET subscribe/<offer>``   customer upserted with that offer, 303 to ``insite-subscribe``
 ``GET return``              back from a hosted page: rights re-read, 303 to a safe local ``next``
+``POST webhook``            ProAbono notifications (``bridge.webhooks``): verified, de-duplicated
 ==========================  ==========================================================
 
 Links are fetched at click time, used for one redirect and never cached or logged: every answer
 here is ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``. A visitor who is not
 signed in is sent to the login page and comes back to the same endpoint.
 
-What this module does not do: webhooks, purchasing, pricing (later modules).
+What this module does not do: purchasing, pricing (later modules).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from bridge.entitlements import Reason
 from bridge.errors import BillingError
 from bridge.links import Action, LinkUnavailable
-from middleware.http import request_target, safe_next, wants_json
+from bridge.webhooks import MAX_BODY, WebhookResult
+from middleware.http import private_headers, request_target, safe_next, wants_json
 from middleware.paywall import DenyResponse, plain, redirect
 
 if TYPE_CHECKING:
@@ -68,6 +72,8 @@ class Endpoints:
             if not OFFER_REFERENCE.fullmatch(offer):
                 return plain("404 Not Found", "No such offer.\n")
             action = Action.SUBSCRIBE
+        if name == "webhook":
+            return self._webhook(environ, method)
         if action is None and name != "return":
             return plain("404 Not Found", "Not Found\n")
         if method not in ("GET", "HEAD"):
@@ -92,6 +98,33 @@ class Endpoints:
                 return self.gate.paywall.deny(Reason.LOGIN_REQUIRED, None, target, json_client=True)
             return redirect(self.gate.paywall.action_url(Reason.LOGIN_REQUIRED, target))
         return no_referrer(self._hosted(environ, user, action, offer, next_url))
+
+    def _webhook(self, environ: dict[str, Any], method: str) -> DenyResponse:
+        if method != "POST":
+            return plain(
+                "405 Method Not Allowed", "Method Not Allowed\n", extra=[("Allow", "POST")]
+            )
+        headers = {
+            "x-proabono-key": str(environ.get("HTTP_X_PROABONO_KEY", "")),
+            "x-proabono-signature": str(environ.get("HTTP_X_PROABONO_SIGNATURE", "")),
+        }
+        length = str(environ.get("CONTENT_LENGTH") or "0")
+        size = int(length) if length.isdigit() else 0
+        if size > MAX_BODY:
+            result = WebhookResult(413, "notification too large")
+        else:
+            body = environ["wsgi.input"].read(size) if size and environ.get("wsgi.input") else b""
+            result = self.gate.bridge.webhooks.handle(headers, body)
+        payload = json.dumps({"outcome": result.outcome}).encode()
+        status = f"{result.status} {HTTPStatus(result.status).phrase}"
+        return DenyResponse(
+            status,
+            private_headers(
+                [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+                no_store=True,
+            ),
+            payload,
+        )
 
     def _hosted(
         self, environ: dict[str, Any], user: str, action: Action, offer: str | None, next_url: str
