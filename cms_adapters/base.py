@@ -75,8 +75,10 @@ class MemoisedIdentity:
         ttl: float = 30.0,
         max_entries: int = 10_000,
         timer: Callable[[], float] = time.monotonic,
+        on_identified: Callable[[UserId], None] | None = None,
     ) -> None:
         self.adapter = adapter
+        self.on_identified = on_identified
         self.ttl = ttl
         self.max_entries = max_entries
         self.timer = timer
@@ -92,6 +94,8 @@ class MemoisedIdentity:
         if entry is not None and entry[1] > now:
             return entry[0]
         user_id = self.adapter.identify(environ)
+        if user_id is not None and self.on_identified is not None:
+            self.on_identified(user_id)  # e.g. lazy sync: must not block
         with self._lock:
             memo = self._memo
             memo.pop(credential, None)

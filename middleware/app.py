@@ -16,6 +16,8 @@ from typing import Any
 from bridge.config import Config, load_config
 from bridge.errors import ConfigError, ConfigProblem
 from bridge.service import Bridge
+from bridge.sync import Sync
+from cms_adapters.base import Adapter
 from cms_adapters.registry import build_adapter
 from middleware.gate import Gate, WSGIApp
 from middleware.proxy import ReverseProxy
@@ -56,6 +58,24 @@ def load_site(config: Config) -> WSGIApp:
     return app
 
 
-def create_app(config_path: str | os.PathLike[str] | None = None) -> Gate:
+def create_app(config_path: str | os.PathLike[str] | None = None, *, sync: bool = True) -> Gate:
+    """The configured site behind the gate; with ``sync``, users are synced in the background."""
     config = load_config(config_path)
-    return Gate(load_site(config), adapter=build_adapter(config.adapter), bridge=Bridge(config))
+    bridge = Bridge(config)
+    adapter = build_adapter(config.adapter)
+    worker = make_sync(bridge, adapter) if sync else None
+    if worker is not None:
+        worker.start()
+    return Gate(load_site(config), adapter=adapter, bridge=bridge, sync=worker)
+
+
+def make_sync(bridge: Bridge, adapter: Adapter) -> Sync:
+    return Sync(
+        bridge.client,
+        bridge.state_store,
+        reference_for=bridge.reference_for,
+        get_user=adapter.get_user,
+        welcome_offer=bridge.config.registration.welcome_offer,
+        on_change=bridge.refresh,
+        clock=bridge.clock,
+    )

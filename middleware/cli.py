@@ -18,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from bridge import __version__
 from bridge.config import load_config
@@ -111,6 +111,93 @@ class _NoAdapter:
         return iter(())
 
 
+def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="only users registered since this date (YYYY-MM-DD)")
+    parser.add_argument("--dry-run", action="store_true", help="count what would be pushed")
+    parser.add_argument("--concurrency", type=int, default=4, help="billing calls at once (4)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    """Push every site user whose synced fields changed to billing (idempotent, resumable)."""
+    from datetime import UTC, datetime
+
+    from bridge.service import Bridge
+    from cms_adapters.registry import build_adapter
+    from middleware.app import make_sync
+
+    config = load_config(args.config)
+    bridge = Bridge(config)
+    adapter = build_adapter(config.adapter)
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since).replace(tzinfo=UTC)
+        except ValueError:
+            print(
+                f"proabono-bridge: --since {args.since!r} is not a date (YYYY-MM-DD)",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+    sync = make_sync(bridge, adapter)
+    counter = getattr(adapter, "count_users", None)
+    total = counter(since) if callable(counter) else None
+    bar = None if args.quiet else _progress_bar(total)
+    seen = [0]
+
+    def progress(summary: Any) -> None:
+        done = summary.created + summary.updated + summary.unchanged + summary.failed
+        if bar is not None and done > seen[0]:
+            bar.update(done - seen[0])
+            bar.set_postfix_str(summary.line(), refresh=False)
+        seen[0] = done
+
+    summary = sync.bulk(
+        adapter.iter_users(since),
+        dry_run=args.dry_run,
+        concurrency=args.concurrency,
+        progress=progress,
+    )
+    if bar is not None:
+        bar.close()
+    prefix = "dry run, would push: " if args.dry_run else ""
+    print(f"{prefix}{summary.line()}")
+    for error in summary.errors[:20]:
+        print(f"  failed: {error}", file=sys.stderr)
+    if not args.dry_run:
+        bridge.state_store.set_meta("sync.last_run", datetime.now(UTC).isoformat())
+        bridge.state_store.set_meta("sync.last_summary", summary.line())
+    return EXIT_ERROR if summary.failed else EXIT_OK
+
+
+def _progress_bar(total: int | None) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the "progress" extra is optional
+        return None
+    return tqdm(total=total, unit="user", desc="sync", file=sys.stderr)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Outbox depth, pending writes with their last error, last sync, webhooks seen."""
+    from bridge.service import Bridge
+
+    config = load_config(args.config)
+    state = Bridge(config).state_store
+    pending = state.pending()
+    print(f"state: {config.state.path}")
+    print(f"outbox: {len(pending)} pending billing write(s)")
+    for item in pending[:10]:
+        error = f", last error: {item.last_error}" if item.last_error else ""
+        print(f"  {item.kind} {item.reference}: {item.attempts} attempt(s){error}")
+    print(f"users synced: {state.synced_count()}")
+    last = state.get_meta("sync.last_run")
+    summary = state.get_meta("sync.last_summary")
+    print(f"last bulk sync: {last or 'never'}{f' ({summary})' if summary else ''}")
+    print(f"webhook deliveries seen: {state.webhooks_seen()}")
+    return EXIT_OK
+
+
 COMMANDS: Sequence[Command] = (
     Command(
         "check", "validate the configuration and summarise it (secrets are never shown)", run_check
@@ -122,6 +209,8 @@ COMMANDS: Sequence[Command] = (
         run_explain,
         add_explain_arguments,
     ),
+    Command("sync", "push site users to billing customers (bulk)", run_sync, add_sync_arguments),
+    Command("status", "outbox, last sync, webhook deliveries", run_status),
 )
 
 

@@ -31,6 +31,7 @@ from bridge.config import Config, RuleConfig
 from bridge.entitlements import CustomerState, Reason
 from bridge.errors import BillingError
 from bridge.service import Bridge
+from bridge.sync import Sync
 from cms_adapters.base import Adapter, MemoisedIdentity
 from middleware.endpoints import Endpoints
 from middleware.http import (
@@ -85,6 +86,7 @@ class Gate:
         config: Config | None = None,
         bridge: Bridge | None = None,
         rules: Iterable[RuleConfig] | None = None,
+        sync: Sync | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if bridge is None:
@@ -96,7 +98,12 @@ class Gate:
         self.config = config = bridge.config
         self.adapter = adapter
         self.clock = clock
-        self.identity = MemoisedIdentity(adapter, ttl=config.cache.identity_ttl)
+        self.sync = sync
+        self.identity = MemoisedIdentity(
+            adapter,
+            ttl=config.cache.identity_ttl,
+            on_identified=sync.observe if sync is not None else None,
+        )
         self.rules = RuleSet(config.rules if rules is None else rules)
         self.mount = config.site.mount
         self.inject = config.inject.enabled

@@ -57,6 +57,7 @@ class BillingDouble:
         self.down = False
         self.calls: list[str] = []
         self.upserts: list[dict[str, Any]] = []
+        self.created_subscriptions: list[tuple[str, str, str | None]] = []
         any_path = re.compile(re.escape(BASE) + r"/v1/.*")
         for method in ("GET", "POST"):
             mock.add_callback(method, any_path, callback=self._answer)
@@ -113,7 +114,7 @@ class BillingDouble:
             if account is None or not account.usages:
                 return 204, {}, ""
             return 200, {}, json.dumps(payloads.page(account.usages, path="/v1/Usages"))
-        if url.path == "/v1/Subscription":
+        if url.path == "/v1/Subscription" and request.method == "GET":
             if account is None or account.subscription is None:
                 error = payloads.error("Error.Api.Subscription.NotFound", "No subscription")
                 return 404, {}, json.dumps(error)
@@ -128,6 +129,17 @@ class BillingDouble:
             self.accounts.setdefault(ref, Account())
             answer = self._customer(ref, offer=body.get("ReferenceOffer"))
             return (201 if created else 200), {}, json.dumps(answer)
+        if url.path == "/v1/Subscription" and request.method == "POST":
+            body = json.loads(request.body or "{}")
+            ref = body["ReferenceCustomer"]
+            self.created_subscriptions.append((ref, body["ReferenceOffer"], query.get("TryStart")))
+            account = self.accounts.setdefault(ref, Account())
+            account.subscription = payloads.subscription(
+                ReferenceCustomer=ref,
+                ReferenceOffer=body["ReferenceOffer"],
+                DatePeriodEnd=payloads.ABSENT,
+            )
+            return 201, {}, json.dumps(account.subscription)
         return 404, {}, json.dumps(payloads.error("Error.NotFound", "unknown path"))
 
     @staticmethod

@@ -105,7 +105,7 @@ feature = "premium-articles"
         rsps.add_passthru(upstream)
         billing = BillingDouble(rsps)
         billing.member("user-alice", "premium-articles")
-        app = create_app(config)
+        app = create_app(config, sync=False)
         assert isinstance(app, Gate)
         client = Client(app)
         env = {"REMOTE_ADDR": "127.0.0.1"}
