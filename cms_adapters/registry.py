@@ -7,6 +7,7 @@ What this module does not do: implement any adapter (one module per CMS).
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 import os
 from collections.abc import Callable, Mapping
@@ -14,35 +15,58 @@ from collections.abc import Callable, Mapping
 from bridge.config import AdapterConfig
 from bridge.errors import ConfigError, ConfigProblem
 from cms_adapters.base import Adapter
-from cms_adapters.header import HeaderAdapter
-from cms_adapters.signed_cookie import SignedCookieAdapter
 
 #: Options that may come from the environment instead of the file, as secrets should.
 SECRET_OPTIONS: Mapping[str, Mapping[str, str]] = {
     "header": {"shared_secret": "BRIDGE_PROXY_SECRET"},
     "signed_cookie": {"secret_key": "BRIDGE_COOKIE_SECRET"},
+    "flask_login": {"secret_key": "BRIDGE_FLASK_SECRET_KEY"},
+    "sql": {"secret_key": "BRIDGE_COOKIE_SECRET"},
+    "wordpress": {
+        "database_url": "BRIDGE_WORDPRESS_DATABASE_URL",
+        "logged_in_key": "WORDPRESS_LOGGED_IN_KEY",
+        "logged_in_salt": "WORDPRESS_LOGGED_IN_SALT",
+    },
 }
 
-FACTORIES: dict[str, Callable[..., Adapter]] = {
-    "header": HeaderAdapter,
-    "signed_cookie": SignedCookieAdapter,
+#: kind → ("module:Class", the extra its module needs). Imported only when configured, so a site
+#: installs only the extras of the adapter it uses.
+FACTORIES: Mapping[str, tuple[str, str | None]] = {
+    "header": ("cms_adapters.header:HeaderAdapter", None),
+    "signed_cookie": ("cms_adapters.signed_cookie:SignedCookieAdapter", None),
+    "flask_login": ("cms_adapters.flask_login:FlaskLoginAdapter", "flask-login"),
+    "sql": ("cms_adapters.sql:SqlAdapter", "sql"),
+    "wordpress": ("cms_adapters.wordpress:WordPressAdapter", "wordpress"),
 }
 
-PLANNED = {"wordpress", "django", "flask_login", "sql"}
+PLANNED = {"django"}
+
+
+def factory_for(kind: str) -> Callable[..., Adapter]:
+    """The adapter class of ``kind``; a ConfigError says which extra to install if missing."""
+    if kind not in FACTORIES:
+        hint = "available: " + ", ".join(adapter_kinds())
+        message = (
+            f"the {kind!r} adapter is not available yet"
+            if kind in PLANNED
+            else (f"unknown adapter {kind!r}")
+        )
+        raise ConfigError([ConfigProblem("adapter.kind", message, hint)])
+    spec, extra = FACTORIES[kind]
+    module_name, _, name = spec.partition(":")
+    try:
+        factory: Callable[..., Adapter] = getattr(importlib.import_module(module_name), name)
+    except ImportError as exc:
+        hint = f'pip install "proabono-bridge[{extra}]"' if extra else "reinstall proabono-bridge"
+        raise ConfigError(
+            [ConfigProblem("adapter.kind", f"the {kind!r} adapter needs {exc.name}", hint)]
+        ) from exc
+    return factory
 
 
 def build_adapter(config: AdapterConfig, *, env: Mapping[str, str] | None = None) -> Adapter:
     env = os.environ if env is None else env
-    factory = FACTORIES.get(config.kind)
-    if factory is None:
-        hint = 'use kind = "header" for now' if config.kind in PLANNED else ""
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    "adapter.kind", f"the {config.kind!r} adapter is not available yet", hint
-                )
-            ]
-        )
+    factory = factory_for(config.kind)
     options = dict(config.options)
     for option, variable in SECRET_OPTIONS.get(config.kind, {}).items():
         if env.get(variable):

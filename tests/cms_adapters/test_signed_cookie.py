@@ -102,9 +102,13 @@ def test_registry_reports_unknown_options_with_a_suggestion() -> None:
     assert "cookie_name" in caught.value.problems[0].hint
 
 
-def test_registry_says_which_adapters_are_not_there_yet() -> None:
-    with pytest.raises(ConfigError, match="not available yet"):
-        build_adapter(AdapterConfig(kind="wordpress"), env={})
+def test_registry_names_the_available_adapters_for_an_unknown_kind() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_adapter(AdapterConfig(kind="joomla"), env={})
+    problem = caught.value.problems[0]
+    assert problem.message == "unknown adapter 'joomla'"
+    assert "wordpress" in problem.hint
+    assert "signed_cookie" in problem.hint
 
 
 def test_registry_refuses_a_missing_secret() -> None:
