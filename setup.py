@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 EXTRAS = {
     "sql": ["SQLAlchemy>=2.0"],
     "wordpress": ["SQLAlchemy>=2.0", "phpserialize>=1.3", "PyMySQL>=1.1"],
-    "django": ["Django>=4.2"],
+    "django": ["Django>=4.2", "SQLAlchemy>=2.0"],
     "flask-login": ["Flask-Login>=0.6", "SQLAlchemy>=2.0"],
     "postgres": ["psycopg[binary]>=3.1"],
     "redis": ["redis>=5.0"],

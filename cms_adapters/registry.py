@@ -22,6 +22,7 @@ SECRET_OPTIONS: Mapping[str, Mapping[str, str]] = {
     "signed_cookie": {"secret_key": "BRIDGE_COOKIE_SECRET"},
     "flask_login": {"secret_key": "BRIDGE_FLASK_SECRET_KEY"},
     "sql": {"secret_key": "BRIDGE_COOKIE_SECRET"},
+    "django": {"secret_key": "DJANGO_SECRET_KEY", "database_url": "BRIDGE_DJANGO_DATABASE_URL"},
     "wordpress": {
         "database_url": "BRIDGE_WORDPRESS_DATABASE_URL",
         "logged_in_key": "WORDPRESS_LOGGED_IN_KEY",
@@ -37,21 +38,15 @@ FACTORIES: Mapping[str, tuple[str, str | None]] = {
     "flask_login": ("cms_adapters.flask_login:FlaskLoginAdapter", "flask-login"),
     "sql": ("cms_adapters.sql:SqlAdapter", "sql"),
     "wordpress": ("cms_adapters.wordpress:WordPressAdapter", "wordpress"),
+    "django": ("cms_adapters.django:django_adapter", "django"),
 }
-
-PLANNED = {"django"}
 
 
 def factory_for(kind: str) -> Callable[..., Adapter]:
     """The adapter class of ``kind``; a ConfigError says which extra to install if missing."""
     if kind not in FACTORIES:
         hint = "available: " + ", ".join(adapter_kinds())
-        message = (
-            f"the {kind!r} adapter is not available yet"
-            if kind in PLANNED
-            else (f"unknown adapter {kind!r}")
-        )
-        raise ConfigError([ConfigProblem("adapter.kind", message, hint)])
+        raise ConfigError([ConfigProblem("adapter.kind", f"unknown adapter {kind!r}", hint)])
     spec, extra = FACTORIES[kind]
     module_name, _, name = spec.partition(":")
     try:
