@@ -17,6 +17,7 @@ from bridge.client import ProAbonoClient
 from bridge.config import BillingConfig, Config
 from bridge.entitlements import CustomerState, state_fetcher
 from bridge.links import Action, hosted_url
+from bridge.shared import RedisSnapshots
 from bridge.state import StateStore
 from bridge.webhooks import WebhookHandler
 
@@ -40,24 +41,47 @@ class Bridge:
         config: Config,
         *,
         client: ProAbonoClient | None = None,
+        shared: RedisSnapshots | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.client = client or client_from_config(config.billing)
         self.clock = clock
+        fetch = state_fetcher(self.client, max_ttl=config.cache.ttl, clock=clock)
+        if shared is None and config.cache.backend == "redis" and config.cache.redis_url:
+            shared = RedisSnapshots.from_url(
+                config.cache.redis_url, stale_ttl=config.cache.stale_ttl, clock=clock
+            )
+        self.shared = shared
+        if shared is not None:
+            fetch = shared.fetcher(fetch)
         self.store = EntitlementStore(
-            state_fetcher(self.client, max_ttl=config.cache.ttl, clock=clock),
+            fetch,
             stale_ttl=config.cache.stale_ttl,
             max_entries=config.cache.max_entries,
             clock=clock,
         )
+        if shared is not None:
+            shared.listen(self.store.invalidate)
         self._template = config.site.customer_reference
         self._state: StateStore | None = None
         self.webhooks = WebhookHandler(
             config.billing.webhook_secret,
             invalidate=self.refresh,
-            first_sighting=lambda notification_id: self.state_store.first_sighting(notification_id),
+            first_sighting=self._first_sighting,
         )
+
+    def _first_sighting(self, notification_id: str) -> bool:
+        if self.shared is not None:  # several workers: the shared record is the one that counts
+            return self.shared.first_sighting(notification_id)
+        return self.state_store.first_sighting(notification_id)
+
+    def close(self) -> None:
+        if self.shared is not None:
+            self.shared.stop()
+        if self._state is not None:
+            self._state.close()
+        self.client.close()
 
     @property
     def state_store(self) -> StateStore:
@@ -74,8 +98,11 @@ class Bridge:
         return self.store.get(reference_customer)
 
     def refresh(self, reference_customer: str) -> None:
-        """Forget the snapshot: the next request reads rights afresh (after any change)."""
+        """Forget the snapshot: the next request reads rights afresh (after any change), in this
+        worker and, with Redis, in every other one."""
         self.store.invalidate(reference_customer)
+        if self.shared is not None:
+            self.shared.invalidate(reference_customer)
 
     def hosted_url(
         self,
