@@ -198,6 +198,19 @@ def run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    from bridge.sandbox import cli as sandbox_cli
+
+    sandbox_cli.add_arguments(parser)
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    """The embedded sandbox billing service: serve it over HTTP, or advance its clock."""
+    from bridge.sandbox import cli as sandbox_cli
+
+    return sandbox_cli.run(args)
+
+
 COMMANDS: Sequence[Command] = (
     Command(
         "check", "validate the configuration and summarise it (secrets are never shown)", run_check
@@ -211,6 +224,12 @@ COMMANDS: Sequence[Command] = (
     ),
     Command("sync", "push site users to billing customers (bulk)", run_sync, add_sync_arguments),
     Command("status", "outbox, last sync, webhook deliveries", run_status),
+    Command(
+        "sandbox",
+        "serve the sandbox billing service over HTTP (sandbox --db F), or advance its clock",
+        run_sandbox,
+        add_sandbox_arguments,
+    ),
 )
 
 
