@@ -9,8 +9,10 @@ What this module does not do: anything HTTP-facing (``middleware``) or user-mode
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from bridge.cache import EntitlementStore
 from bridge.client import ProAbonoClient
@@ -90,6 +92,25 @@ class Bridge:
             self._state = StateStore(self.config.state.path, clock=self.clock)
         return self._state
 
+    @property
+    def sandbox_url(self) -> str:
+        """Where the in-process sandbox's hosted pages are served on the site (under the mount)."""
+        return f"{self.config.site.base_url.rstrip('/')}{self.config.site.mount}/sandbox"
+
+    def hosted_pages(self) -> Any | None:
+        """The in-process sandbox's WSGI app (its hosted pages are served under the mount), told
+        where it lives and where workflows return; None for any other billing backend."""
+        path = self.config.billing.sandbox_path
+        if path is None:
+            return None
+        transport = importlib.import_module("bridge.sandbox.transport")
+        app = transport.app_for(path)
+        app.config["SANDBOX_PUBLIC_URL"] = self.sandbox_url
+        app.config["SANDBOX_RETURN_URL"] = (
+            f"{self.config.site.base_url.rstrip('/')}{self.config.site.mount}/return"
+        )
+        return app
+
     def reference_for(self, user_id: str) -> str:
         """The ReferenceCustomer of a site user: the configured template over the stable id."""
         return self._template.replace("{id}", user_id)
@@ -118,6 +139,7 @@ class Bridge:
             reference_customer,
             action,
             offer=offer,
-            portal_url=self.config.billing.portal_url,
+            portal_url=self.config.billing.portal_url
+            or (f"{self.sandbox_url}/portal" if self.config.billing.is_sandbox else None),
             profile=profile,
         )

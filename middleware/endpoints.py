@@ -45,6 +45,7 @@ LINK_ACTIONS = {
     "payment": Action.PAYMENT,
     "offers": Action.OFFERS,
 }
+SANDBOX_PAGES = ("/sandbox/portal", "/sandbox/static/")
 OFFER_REFERENCE = re.compile(r'[^<>;"=?&/\\\s]{1,50}')
 
 
@@ -58,9 +59,23 @@ class Endpoints:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.mount = gate.mount
+        self.hosted = gate.bridge.hosted_pages()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        sub = str(environ.get("PATH_INFO", ""))[len(self.mount) :]
+        if self.hosted is not None and sub.startswith(SANDBOX_PAGES):
+            return self._sandbox_page(self.hosted, environ, start_response)
         return self.gate.send(self.handle(environ), environ, start_response)
+
+    def _sandbox_page(
+        self, hosted: Any, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """The in-process sandbox's hosted pages (only those: never its API or admin)."""
+        inner = dict(environ)
+        inner["SCRIPT_NAME"] = str(environ.get("SCRIPT_NAME", "")) + self.mount + "/sandbox"
+        inner["PATH_INFO"] = str(environ.get("PATH_INFO", ""))[len(self.mount) + len("/sandbox") :]
+        body: Iterable[bytes] = hosted(inner, start_response)
+        return body
 
     def handle(self, environ: dict[str, Any]) -> DenyResponse:
         name = str(environ.get("PATH_INFO", ""))[len(self.mount) :].strip("/")

@@ -1,0 +1,121 @@
+"""End to end on the embedded sandbox: a site user becomes a customer, gets the welcome offer,
+reads premium pages, and every hosted link the bridge hands out opens a sandbox page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.test import Client
+
+from bridge.config import config_from_mapping
+from bridge.service import Bridge
+from bridge.sync import Sync
+from cms_adapters.base import SiteUser
+from cms_adapters.header import HeaderAdapter
+from middleware.gate import Gate
+from tests.middleware.billing_double import MEMBER_CONTENT, site
+
+
+class Site:
+    def __init__(self, tmp: Path) -> None:
+        config = config_from_mapping(
+            {
+                "billing": {"url": f"sandbox://{tmp / 'billing.db'}"},
+                "site": {"base_url": "https://site.example"},
+                "registration": {"welcome_offer": "welcome"},
+                "rule": [
+                    {"path": "/premium/**", "feature": "premium-articles"},
+                    {"path": "/pro/**", "feature": "seats"},
+                ],
+                "state": {"path": str(tmp / "state.db")},
+                "inject": {"enabled": False},
+            },
+            env={"BRIDGE_SECRET_KEY": "s" * 32},
+        )
+        self.bridge = Bridge(config)
+        self.users: dict[str, SiteUser] = {}
+        self.sync = Sync(
+            self.bridge.client,
+            self.bridge.state_store,
+            reference_for=self.bridge.reference_for,
+            get_user=self.users.get,
+            welcome_offer="welcome",
+            on_change=self.bridge.refresh,
+        )
+        adapter = HeaderAdapter(trusted_proxies=["127.0.0.1"])
+        self.gate = Gate(site, adapter=adapter, bridge=self.bridge, sync=self.sync)
+        self.client = Client(self.gate)
+
+    def get(self, path: str, user: str | None = None):
+        headers = {"X-Remote-User": user} if user else {}
+        return self.client.get(path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+
+    def register(self, uid: str, email: str) -> None:
+        self.users[uid] = SiteUser(id=uid, email=email, name=uid.title(), language="en")
+        self.get("/premium/welcome", user=uid)  # the first request that identifies the user
+        self.sync.tick()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[Site]:
+    w = Site(tmp_path)
+    yield w
+    w.bridge.close()
+
+
+def test_a_new_user_gets_the_welcome_offer_and_reads_premium_pages(world) -> None:
+    assert world.get("/premium/a", user="alice").status_code == 402
+    world.register("alice", "alice@example.com")
+    customer = world.bridge.client.get_customer("user-alice")
+    assert customer.email == "alice@example.com"
+    subscription = world.bridge.client.get_subscription("user-alice")
+    assert subscription is not None
+    assert subscription.reference_offer == "welcome"
+    assert subscription.is_active
+    response = world.get("/premium/a", user="alice")
+    assert response.status_code == 200
+    assert MEMBER_CONTENT in response.data
+
+
+def test_an_email_change_reaches_the_customer(world) -> None:
+    world.register("alice", "alice@example.com")
+    world.users["alice"] = SiteUser(id="alice", email="alice@new.example", name="Alice")
+    world.gate.identity.forget()  # the identity memo expired
+    world.get("/premium/a", user="alice")
+    world.sync.tick()
+    assert world.bridge.client.get_customer("user-alice").email == "alice@new.example"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "title"),
+    [
+        ("portal", b"Billing portal"),
+        ("payment", b"Contact details and payment method"),
+        ("offers", b"Change offer"),
+        ("subscribe/pro", b"Subscribe"),
+    ],
+)
+def test_every_link_opens_a_hosted_page_served_under_the_mount(world, endpoint, title) -> None:
+    world.register("alice", "alice@example.com")
+    redirect = world.get(f"/_billing/{endpoint}", user="alice")
+    assert redirect.status_code == 303
+    location = urlsplit(redirect.headers["Location"])
+    assert (location.scheme, location.netloc) == ("https", "site.example")
+    assert location.path.startswith("/_billing/sandbox/portal")
+    page = world.client.get(f"{location.path}?{location.query}")
+    assert page.status_code == 200
+    assert title in page.data
+    assert b"Alice (user-alice)" in page.data
+
+
+def test_the_sandbox_api_is_not_exposed_through_the_site(world) -> None:
+    for path in ("/_billing/sandbox/v1/Customers", "/_billing/sandbox/_sandbox/Clock"):
+        assert world.get(path).status_code == 404
+
+
+def test_a_forged_hosted_link_is_refused(world) -> None:
+    page = world.client.get("/_billing/sandbox/portal?pa_query=forged")
+    assert page.status_code == 403
