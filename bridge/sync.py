@@ -110,6 +110,7 @@ class Sync:
         self.on_change = on_change or (lambda reference: None)
         self.clock = clock
         self._observed: queue.Queue[str] = queue.Queue(maxsize=10_000)
+        self._no_welcome: dict[str, None] = {}  # customers who chose an offer themselves
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
 
@@ -148,6 +149,12 @@ class Sync:
                 continue
             if user is not None and self.notice(user):
                 noticed += 1
+
+    def decline_welcome(self, reference: str) -> None:
+        """This customer chose an offer before registering: no welcome offer for them."""
+        self._no_welcome[reference] = None
+        while len(self._no_welcome) > 10_000:
+            del self._no_welcome[next(iter(self._no_welcome))]
 
     # --- the outbox ---------------------------------------------------------------------------
 
@@ -189,7 +196,7 @@ class Sync:
             metadata=payload.get("Metadata"),
         )
         self.state.record_synced(str(payload["UserId"]), reference, str(payload["Fingerprint"]))
-        if result.created and self.welcome_offer:
+        if result.created and self.welcome_offer and reference not in self._no_welcome:
             try:
                 self._welcome(reference)
             except BillingError as exc:
@@ -199,7 +206,9 @@ class Sync:
 
     def _welcome(self, reference: str) -> None:
         """Start the welcome offer, unless the customer already has a subscription."""
-        if not self.welcome_offer or self.client.get_subscription(reference) is not None:
+        if not self.welcome_offer or reference in self._no_welcome:
+            return
+        if self.client.get_subscription(reference) is not None:
             return
         self.client.create_subscription(reference, self.welcome_offer, try_start=True)
         self.on_change(reference)

@@ -44,6 +44,7 @@ from middleware.http import (
 from middleware.inject import InjectedBody, Notices, injectable, notices_for
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
+from middleware.registration import OfferChoice
 from middleware.rules import Rule, RuleSet, request_methods
 
 log = logging.getLogger("bridge.gate")
@@ -114,6 +115,17 @@ class Gate:
             mount=self.mount,
             templates=config.site.paywall_templates,
         )
+        self.offers = (
+            OfferChoice(
+                secret_key=config.site.secret_key,
+                register_url=config.registration.register_url,
+                offer_param=config.registration.offer_param,
+                mount=self.mount,
+                secure=config.site.base_url.startswith("https://"),
+            )
+            if config.site.secret_key
+            else None
+        )
         self.endpoints = Endpoints(self)
 
     def add_rule(self, rule: RuleConfig) -> None:
@@ -136,6 +148,10 @@ class Gate:
             return self.send(
                 plain("400 Bad Request", f"Bad request path: {exc}.\n"), environ, start_response
             )
+        if self.offers is not None:
+            detour = self._offer_workflow(environ, start_response)
+            if detour is not None:
+                return detour
         rule = self.rules.match(request_methods(environ), forms, environ.get("QUERY_STRING", ""))
         if rule is None:
             if not self.inject:
@@ -154,6 +170,33 @@ class Gate:
 
     def identify(self, environ: Mapping[str, Any]) -> str | None:
         return self.identity.identify(environ)
+
+    def _offer_workflow(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes] | None:
+        """Offer chosen before registering: remember it at ``/register?offer=``; once the user
+        is known, send them to subscribe to it (see ``middleware.registration``)."""
+        offers = self.offers
+        assert offers is not None
+        chosen = offers.chosen(environ)
+        if chosen is not None:
+            cookie = offers.remember(chosen)
+
+            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                return start_response(status, [*headers, cookie], exc_info)
+
+            return self.app(environ, start)
+        offer = offers.pending(environ)
+        if offer is None or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        user = None if wants_json(environ) else self.identify(environ)
+        if user is None:
+            return None  # not signed in yet (still registering): keep the choice for later
+        if self.sync is not None:
+            self.sync.decline_welcome(self.bridge.reference_for(user))
+        response = redirect(offers.subscribe_url(offer, request_target(environ)))
+        response = DenyResponse(response.status, [*response.headers, offers.forget()], b"")
+        return self.send(response, environ, start_response)
 
     def decide(
         self, environ: Mapping[str, Any], rule: Rule

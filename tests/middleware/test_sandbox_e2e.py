@@ -119,3 +119,35 @@ def test_the_sandbox_api_is_not_exposed_through_the_site(world) -> None:
 def test_a_forged_hosted_link_is_refused(world) -> None:
     page = world.client.get("/_billing/sandbox/portal?pa_query=forged")
     assert page.status_code == 403
+
+
+def cookie_of(response, name: str) -> str:
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(f"{name}="):
+            return header
+    raise AssertionError(f"no {name} cookie set")
+
+
+def test_an_offer_chosen_before_registering_leads_to_its_subscribe_page(world) -> None:
+    visit = world.get("/register?offer=pro")
+    assert visit.status_code == 200, "the site's own registration page answers"
+    assert "HttpOnly" in cookie_of(visit, "bridge_offer")
+    world.users["zoe"] = SiteUser(id="zoe", email="zoe@example.com", name="Zoe")
+    after = world.get("/account", user="zoe")  # the first page once registered and signed in
+    assert after.status_code == 303
+    assert after.headers["Location"] == "/_billing/subscribe/pro?next=/account"
+    assert "Max-Age=0" in cookie_of(after, "bridge_offer")
+    hosted = world.get(after.headers["Location"], user="zoe")
+    location = urlsplit(hosted.headers["Location"])
+    page = world.client.get(f"{location.path}?{location.query}")
+    assert page.status_code == 200
+    assert b"Subscribe" in page.data
+    world.sync.tick()
+    assert world.bridge.client.get_subscription("user-zoe") is None, "no welcome offer on top"
+
+
+def test_a_forged_or_malformed_offer_choice_is_ignored(world) -> None:
+    world.client.set_cookie("bridge_offer", "pro", domain="localhost")
+    assert world.get("/account", user="zoe").status_code == 200
+    visit = world.get("/register?offer=a%3Cb")
+    assert not any(h.startswith("bridge_offer=") for h in visit.headers.getlist("Set-Cookie"))
