@@ -8,13 +8,14 @@
 ``GET subscribe/<offer>``   customer upserted with that offer, 303 to ``insite-subscribe``
 ``GET return``              back from a hosted page: rights re-read, 303 to a safe local ``next``
 ``POST webhook``            ProAbono notifications (``bridge.webhooks``): verified, de-duplicated
+``GET pricing``             the offers grid (``middleware.pricing``), anonymous or signed in
 ==========================  ==========================================================
 
 Links are fetched at click time, used for one redirect and never cached or logged: every answer
 here is ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``. A visitor who is not
 signed in is sent to the login page and comes back to the same endpoint.
 
-What this module does not do: purchasing, pricing (later modules).
+What this module does not do: integrated purchasing (a later module).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bridge.links import Action, LinkUnavailable
 from bridge.webhooks import MAX_BODY, WebhookResult
 from middleware.http import private_headers, request_target, safe_next, wants_json
 from middleware.paywall import DenyResponse, plain, redirect
+from middleware.pricing import render as render_pricing
 
 if TYPE_CHECKING:
     from middleware.gate import Gate, StartResponse
@@ -89,6 +91,8 @@ class Endpoints:
             action = Action.SUBSCRIBE
         if name == "webhook":
             return self._webhook(environ, method)
+        if name == "pricing":
+            return self._pricing(environ, method)
         if action is None and name != "return":
             return plain("404 Not Found", "Not Found\n")
         if method not in ("GET", "HEAD"):
@@ -113,6 +117,51 @@ class Endpoints:
                 return self.gate.paywall.deny(Reason.LOGIN_REQUIRED, None, target, json_client=True)
             return redirect(self.gate.paywall.action_url(Reason.LOGIN_REQUIRED, target))
         return no_referrer(self._hosted(environ, user, action, offer, next_url))
+
+    def _pricing(self, environ: dict[str, Any], method: str) -> DenyResponse:
+        if method not in ("GET", "HEAD"):
+            return plain(
+                "405 Method Not Allowed", "Method Not Allowed\n", extra=[("Allow", "GET, HEAD")]
+            )
+        bridge = self.gate.bridge
+        try:
+            user = self.gate.identify(environ)
+        except Exception:
+            log.exception("identifying the user failed")
+            user = None
+        reference = bridge.reference_for(user) if user is not None else None
+        try:
+            offers = bridge.client.list_offers(
+                reference_customer=reference, is_visible=True, html=False
+            ).items
+            current = None
+            if reference is not None:
+                subscription = bridge.state(reference).subscription
+                current = (
+                    subscription.reference_offer
+                    if subscription and subscription.is_active
+                    else None
+                )
+        except BillingError as exc:
+            log.warning("pricing page: %s", exc)
+            return self.gate.paywall.deny(
+                Reason.BILLING_UNAVAILABLE, None, f"{self.mount}/pricing", json_client=False
+            )
+        if reference is None:
+            registration = self.gate.config.registration
+            separator = "&" if "?" in registration.register_url else "?"
+            choose = f"{registration.register_url}{separator}{registration.offer_param}={{offer}}"
+        else:
+            choose = f"{self.mount}/subscribe/{{offer}}"
+        query = parse_qs(str(environ.get("QUERY_STRING", "")))
+        page = render_pricing(
+            offers, choose_url=choose, current_offer=current, embed="embed" in query
+        ).encode()
+        headers = private_headers(
+            [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page)))],
+            no_store=True,
+        )
+        return DenyResponse("200 OK", headers, page)
 
     def _webhook(self, environ: dict[str, Any], method: str) -> DenyResponse:
         if method != "POST":

@@ -151,3 +151,22 @@ def test_a_forged_or_malformed_offer_choice_is_ignored(world) -> None:
     assert world.get("/account", user="zoe").status_code == 200
     visit = world.get("/register?offer=a%3Cb")
     assert not any(h.startswith("bridge_offer=") for h in visit.headers.getlist("Set-Cookie"))
+
+
+def test_pricing_page_for_visitors_leads_to_registration_with_the_offer(world) -> None:
+    page = world.get("/_billing/pricing")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    for offer in (b"starter", b"pro"):
+        assert b'data-offer="' + offer + b'"' in page.data
+    assert b'href="/register?offer=pro"' in page.data
+
+
+def test_pricing_page_for_members_marks_their_offer_and_subscribes_directly(world) -> None:
+    world.register("alice", "alice@example.com")
+    page = world.get("/_billing/pricing?embed=1", user="alice")
+    assert not page.data.startswith(b"<!doctype"), "embed answers the grid alone"
+    assert b'href="/_billing/subscribe/pro"' in page.data
+    welcome = page.data.split(b'data-offer="welcome"')[1].split(b"</section>")[0]
+    assert b"Your current offer" in welcome
+    assert b"9.00 EUR / month" in page.data
