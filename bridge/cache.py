@@ -82,6 +82,11 @@ class EntitlementStore:
             self.stats.hits += 1  # not under the lock: a lost count is cheaper than a lock
             return state
         with self._lock:
+            # Checked again under the lock: a fill may have landed since the lock-free look.
+            state = self._entries.get(reference_customer)
+            if state is not None and self.clock() < state.expires_at:
+                self.stats.hits += 1
+                return state
             self.stats.misses += 1
             flight = self._flights.get(reference_customer)
             leader = flight is None

@@ -218,3 +218,24 @@ def test_a_fill_overtaken_by_an_invalidation_is_not_stored(clock) -> None:
     thread.join(5)
     store.get("cust-1")
     assert gate.calls == 2
+
+
+def test_a_miss_that_loses_the_race_to_a_finished_fill_does_not_fetch_again(clock) -> None:
+    billing = Billing(clock)
+    store = EntitlementStore(billing, clock=clock)
+    looked = threading.Event()
+    original_get = store._entries.get
+
+    class SlowLookup(dict):  # the lock-free look happens, then the leader's fill lands
+        def get(self, key, default=None):  # type: ignore[override]
+            found = original_get(key, default)
+            if not looked.is_set():
+                looked.set()
+                store._entries = real  # later looks see the real entries
+                store.get(key)  # another request fills meanwhile
+            return found
+
+    real = store._entries
+    store._entries = SlowLookup()
+    store.get("cust-1")
+    assert billing.calls == 1
