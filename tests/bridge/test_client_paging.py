@@ -29,7 +29,7 @@ def test_a_next_link_without_total_items_is_followed() -> None:
 
 @responses.activate
 def test_a_service_that_never_stops_saying_next_cannot_hang_the_caller(monkeypatch) -> None:
-    monkeypatch.setattr("bridge.client.MAX_PAGES", 5)
+    monkeypatch.setattr("bridge.transport.MAX_PAGES", 5)
     endless = payloads.page([payloads.usage()], size_page=1, total=10**9)
     responses.get(f"{BASE}/v1/Usages", json=endless)
     with pytest.raises(BillingUnavailable, match="pagination did not end"):
