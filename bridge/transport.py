@@ -112,6 +112,18 @@ class ApiTransport:
             if session is None:
                 self.session.close()
             raise
+        if session is None:
+            self._freeze_environment()
+
+    def _freeze_environment(self) -> None:
+        """Read proxy / CA settings from the environment once, not on every call (requests scans
+        ``os.environ`` per request otherwise: about a millisecond each on a busy host)."""
+        settings = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
+        self.session.proxies.update(settings.get("proxies") or {})
+        self.session.verify = settings.get("verify", True)
+        if settings.get("cert") is not None:
+            self.session.cert = settings["cert"]
+        self.session.trust_env = False
 
     # --- plumbing -------------------------------------------------------------------------
 
