@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from werkzeug.test import Client, TestResponse
 
 from bridge.config import Config, config_from_mapping
 from bridge.service import Bridge
+from bridge.shared import RedisSnapshots
 from cms_adapters.header import HeaderAdapter
 from middleware.flask import ProAbonoBridge
 from middleware.gate import Gate
@@ -238,16 +240,38 @@ def flask_site() -> Flask:
 
 
 SITE_KINDS = ["wsgi", "flask"]
+CACHE_BACKENDS = ["memory", "redis"]
+
+
+def shared_cache(backend: str) -> RedisSnapshots | None:
+    """None for the in-process cache; a Redis-backed one (own key prefix) for "redis"."""
+    if backend == "memory":
+        return None
+    import redis
+
+    from tests.services import require_redis
+
+    client = redis.Redis.from_url(require_redis())
+    return RedisSnapshots(client, prefix=f"pbtest-{uuid.uuid4().hex[:12]}")
 
 
 class SiteUnderGate:
     """A site of either kind behind the gate, with billing at the transport seam."""
 
-    def __init__(self, mock: responses.RequestsMock, kind: str = "wsgi", **sections: Any) -> None:
+    def __init__(
+        self,
+        mock: responses.RequestsMock,
+        kind: str = "wsgi",
+        *,
+        shared: RedisSnapshots | None = None,
+        **sections: Any,
+    ) -> None:
         self.billing = BillingDouble(mock)
         self.clock = Clock()
         config = make_config(**sections)
-        self.bridge = Bridge(config, clock=self.clock)
+        if shared is not None:
+            shared.clock = self.clock
+        self.bridge = Bridge(config, shared=shared, clock=self.clock)
         adapter = HeaderAdapter(trusted_proxies=["127.0.0.1"])
         if kind == "flask":
             app = flask_site()
@@ -259,6 +283,9 @@ class SiteUnderGate:
             self.gate = Gate(site, adapter=adapter, bridge=self.bridge, clock=self.clock)
             self.client = Client(self.gate)
         environ_seen.clear()
+
+    def close(self) -> None:
+        self.bridge.close()
 
     def get(
         self, path: str, user: str | None = None, method: str = "GET", **headers: str

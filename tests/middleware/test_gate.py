@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from tests.middleware.billing_double import MEMBER_CONTENT, SITE_KINDS, SiteUnderGate, environ_seen
+from tests.middleware.billing_double import (
+    CACHE_BACKENDS,
+    MEMBER_CONTENT,
+    SITE_KINDS,
+    SiteUnderGate,
+    environ_seen,
+    shared_cache,
+)
 
 
 @pytest.fixture
@@ -17,11 +24,13 @@ def mock() -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-@pytest.fixture(params=SITE_KINDS)
-def world(request: pytest.FixtureRequest, mock: responses.RequestsMock) -> SiteUnderGate:
-    w = SiteUnderGate(mock, kind=request.param)
+@pytest.fixture(params=[(k, c) for k in SITE_KINDS for c in CACHE_BACKENDS], ids="-".join)
+def world(request: pytest.FixtureRequest, mock: responses.RequestsMock) -> Iterator[SiteUnderGate]:
+    kind, cache = request.param
+    w = SiteUnderGate(mock, kind=kind, shared=shared_cache(cache))
     w.billing.member("user-alice", "premium-articles", downloads=(10, 3))
-    return w
+    yield w
+    w.close()
 
 
 def test_ungated_paths_pass_untouched_without_any_billing_call(world) -> None:
