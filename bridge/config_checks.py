@@ -172,10 +172,19 @@ def _relative_path(value: Path, reader: _Reader) -> Path:
     return reader.resolve(value)
 
 
-def _offer_param(value: str, _: _Reader) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
-        raise _Invalid(f"not a query parameter name: {value!r}", 'write "offer"')
-    return value
+def _name_like(what: str, example: str) -> Check:
+    """Letters, digits, ``_``, ``.`` and ``-`` only (a query parameter, a Redis key prefix)."""
+
+    def check(value: str, _: _Reader) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            raise _Invalid(f"not {what}: {value!r}", f'write "{example}"')
+        return value
+
+    return check
+
+
+_offer_param = _name_like("a query parameter name", "offer")
+_redis_prefix = _name_like("a Redis key prefix (letters, digits, _ . -)", "mysite")
 
 
 def _non_empty(value: str, _: _Reader) -> str:

@@ -38,6 +38,7 @@ from bridge.config_checks import (
     _non_empty,
     _offer_param,
     _one_of,
+    _redis_prefix,
     _redis_url,
     _relative_path,
     _rule_path,
@@ -153,6 +154,7 @@ class CacheConfig:
 
     backend: str = _key("memory", check=_one_of("memory", "redis"))
     redis_url: str | None = _key(None, check=_redis_url)
+    redis_prefix: str = _key("proabono-bridge", check=_redis_prefix)
     ttl: float = _key(300.0, "duration", _between(0, above=True))
     stale_ttl: float = _key(3600.0, "duration")
     max_entries: int = _key(10000, "int", _between(1))

@@ -52,7 +52,10 @@ class Bridge:
         fetch = state_fetcher(self.client, max_ttl=config.cache.ttl, clock=clock)
         if shared is None and config.cache.backend == "redis" and config.cache.redis_url:
             shared = RedisSnapshots.from_url(
-                config.cache.redis_url, stale_ttl=config.cache.stale_ttl, clock=clock
+                config.cache.redis_url,
+                prefix=config.cache.redis_prefix,
+                stale_ttl=config.cache.stale_ttl,
+                clock=clock,
             )
         self.shared = shared
         if shared is not None:

@@ -198,6 +198,34 @@ def run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_refresh_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("user", help="the site user id whose rights must be re-read")
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    """Make every worker re-read a user's rights now (after a change made by hand in billing)."""
+    from bridge.service import Bridge
+
+    config = load_config(args.config)
+    if config.cache.backend != "redis":
+        print(
+            'proabono-bridge: with [cache] backend = "memory" each server process keeps its own '
+            "cache, which this command cannot reach; the user's rights are re-read within "
+            "[cache] ttl, on return from a hosted page, or when ProAbono's webhook arrives. "
+            'Use backend = "redis" to refresh every worker from here.',
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    bridge = Bridge(config)
+    try:
+        reference = bridge.reference_for(args.user)
+        bridge.refresh(reference)
+    finally:
+        bridge.close()
+    print(f"refreshed {reference}: every worker re-reads its rights on the next request")
+    return EXIT_OK
+
+
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     from bridge.sandbox import cli as sandbox_cli
 
@@ -224,6 +252,9 @@ COMMANDS: Sequence[Command] = (
     ),
     Command("sync", "push site users to billing customers (bulk)", run_sync, add_sync_arguments),
     Command("status", "outbox, last sync, webhook deliveries", run_status),
+    Command(
+        "refresh", "re-read a user's rights in every worker", run_refresh, add_refresh_arguments
+    ),
     Command(
         "sandbox",
         "serve the sandbox billing service over HTTP (sandbox --db F), or advance its clock",

@@ -121,3 +121,35 @@ def test_unknown_and_non_rights_events_are_acknowledged_and_ignored() -> None:
         h.handle(headers(), notification("InvoiceDebitPaymentAutoFailed", Id="trg_2")).status == 200
     )
     assert rec.invalidated == [], "a payment failure is not a loss of rights"
+
+
+def test_two_concurrent_deliveries_of_one_notification_invalidate_once(tmp_path) -> None:
+    import threading
+
+    from bridge.state import StateStore
+
+    store = StateStore(tmp_path / "state.db")
+    invalidated: list[str] = []
+    lock = threading.Lock()
+
+    def invalidate(reference: str) -> None:
+        with lock:
+            invalidated.append(reference)
+
+    h = WebhookHandler(SECRET, invalidate=invalidate, first_sighting=store.first_sighting)
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        result = h.handle(headers(), notification())
+        with lock:
+            outcomes.append(result.outcome)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert invalidated == ["user-7"]
+    assert sorted(outcomes).count("duplicate ignored") == 5

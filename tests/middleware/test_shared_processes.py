@@ -81,3 +81,42 @@ def test_an_invalidation_made_in_one_process_reaches_the_other(
     until(lambda: there() == 402)
     assert here.get("/premium/x", headers=headers, environ_base=env).status_code == 402
     gate.bridge.close()
+
+
+def test_refresh_command_reaches_a_running_worker(
+    tmp_path: Path, prefix: str, other_process: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from middleware.cli import main
+
+    db = tmp_path / "billing.db"
+    client = ProAbonoClient(f"sandbox://{db}", "sandbox-agent", "sandbox-key")
+    client.upsert_customer("user-bob", email="bob@example.com")
+    subscription = client.create_subscription("user-bob", "welcome", try_start=True)
+    headers = {"X-Remote-User": "bob"}
+
+    def there() -> int:
+        return requests.get(f"{other_process}/premium/x", headers=headers, timeout=10).status_code
+
+    assert there() == 200
+    assert subscription.id is not None
+    client.suspend_subscription(subscription.id)  # changed by hand in the back office
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[billing]\nurl = "sandbox://{db}"\n'
+        f'[cache]\nbackend = "redis"\nredis_url = "{REDIS_URL}"\nredis_prefix = "{prefix}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BRIDGE_SECRET_KEY", "s" * 32)
+    assert main(["refresh", "bob", "--config", str(config)]) == 0
+    assert "refreshed user-bob" in capsys.readouterr().out
+    until(lambda: there() == 402)
+
+
+def test_refresh_without_redis_explains_why_it_cannot(tmp_path: Path, monkeypatch, capsys) -> None:
+    from middleware.cli import main
+
+    config = tmp_path / "bridge.toml"
+    config.write_text('[billing]\nurl = "sandbox://billing.db"\n', encoding="utf-8")
+    monkeypatch.setenv("BRIDGE_SECRET_KEY", "s" * 32)
+    assert main(["refresh", "bob", "--config", str(config)]) == 1
+    assert 'backend = "redis"' in capsys.readouterr().err
