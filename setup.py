@@ -51,7 +51,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["bridge", "bridge.*", "middleware", "middleware.*",
                                     "cms_adapters", "cms_adapters.*"]),
-    package_data={"bridge": ["py.typed", "sandbox/*.toml"], "middleware": ["py.typed"],
+    package_data={"bridge": ["py.typed", "sandbox/*.toml", "sandbox/templates/portal/*.html"],
+                  "middleware": ["py.typed"],
                   "cms_adapters": ["py.typed"]},
     install_requires=[
         "requests>=2.31",

@@ -54,6 +54,7 @@ class Sandbox:
             LINK_SECRET_SETTING, secrets.token_urlsafe(32)
         )
         self.links = LinkSigner(secret, self.clock.now, max_age=link_max_age)
+        self.link_secret = secret  # the hosted pages key their CSRF tokens with it
 
     def _catalog(self, path: str | Path | None) -> Catalog:
         """The catalog file given, remembered in the database; else the remembered one, else the
