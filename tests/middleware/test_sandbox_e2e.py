@@ -3,8 +3,11 @@ reads premium pages, and every hosted link the bridge hands out opens a sandbox 
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -144,6 +147,36 @@ def test_an_offer_chosen_before_registering_leads_to_its_subscribe_page(world) -
     assert b"Subscribe" in page.data
     world.sync.tick()
     assert world.bridge.client.get_subscription("user-zoe") is None, "no welcome offer on top"
+
+    # The hosted step: the user pays with a test card; the sandbox sends them back to the site.
+    done = submit(world, page, payment="card", card_number="4242 4242 4242 4242")
+    assert done.status_code == 303
+    back = urlsplit(done.headers["Location"])
+    assert (back.netloc, back.path) == ("site.example", "/_billing/return")
+    assert "from=subscribe" in back.query
+    assert "outcome=paid" in back.query
+    home = world.get(f"{back.path}?{back.query}&next=/premium/welcome", user="zoe")
+    assert home.status_code == 303
+    assert home.headers["Location"] == "/premium/welcome"
+    subscription = world.bridge.client.get_subscription("user-zoe")
+    assert subscription is not None
+    assert subscription.reference_offer == "pro"
+    assert subscription.is_active
+    assert world.get("/premium/welcome", user="zoe").status_code == 200
+
+
+def submit(world: Site, page: Any, **fields: str) -> Any:
+    """Post the hosted page's first form with its hidden fields plus ``fields``."""
+    body = page.get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', body, re.S)
+    assert forms, body
+    action, inner = forms[0]
+    data = {
+        name: html.unescape(value)
+        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', inner)
+    }
+    data.update(fields)
+    return world.client.post(html.unescape(action), data=data)
 
 
 def test_a_forged_or_malformed_offer_choice_is_ignored(world) -> None:
