@@ -44,7 +44,7 @@ from middleware.http import (
 from middleware.inject import InjectedBody, Notices, injectable, notices_for
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
-from middleware.registration import OfferChoice
+from middleware.registration import COOKIE, OfferChoice
 from middleware.rules import Rule, RuleSet, request_methods
 
 log = logging.getLogger("bridge.gate")
@@ -148,7 +148,9 @@ class Gate:
             return self.send(
                 plain("400 Bad Request", f"Bad request path: {exc}.\n"), environ, start_response
             )
-        if self.offers is not None:
+        if self.offers is not None and (
+            path_info == self.offers.register_path or COOKIE in environ.get("HTTP_COOKIE", "")
+        ):
             detour = self._offer_workflow(environ, start_response)
             if detour is not None:
                 return detour

@@ -26,6 +26,9 @@ CONDITIONAL_HEADERS = (
     "HTTP_IF_RANGE",
     "HTTP_RANGE",
 )
+_CACHE_HEADERS = frozenset({"cache-control", "vary"}) | CDN_CACHE_HEADERS
+_PRIVATE = ("Cache-Control", "private")
+_VARY_COOKIE = ("Vary", "Cookie")
 _SHARED_DIRECTIVES = re.compile(r"^\s*(public|s-maxage\s*=.*|proxy-revalidate)\s*$", re.I)
 
 
@@ -35,6 +38,8 @@ def private_headers(headers: Sequence[tuple[str, str]], *, no_store: bool = Fals
     ``Cache-Control`` loses ``public`` / ``s-maxage`` and gains ``private`` (or becomes
     ``no-store``); CDN-specific cache headers are dropped; ``Vary`` gains ``Cookie``.
     """
+    if not no_store and not any(name.lower() in _CACHE_HEADERS for name, _ in headers):
+        return [*headers, _PRIVATE, _VARY_COOKIE]  # the common case: nothing to rewrite
     out: Headers = []
     directives: list[str] = []
     vary: list[str] = []

@@ -143,8 +143,12 @@ class RuleSet:
 def request_methods(environ: Mapping[str, Any]) -> tuple[str, ...]:
     """The request method plus any method-override header value, upper-cased."""
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
-    if not any(h in environ for h in OVERRIDE_HEADERS):
-        return (method,)
+    if (
+        "HTTP_X_HTTP_METHOD_OVERRIDE" not in environ
+        and "HTTP_X_HTTP_METHOD" not in environ
+        and "HTTP_X_METHOD_OVERRIDE" not in environ
+    ):
+        return (method,)  # spelled out: this runs on every gated request
     overrides = [str(environ[h]).strip().upper() for h in OVERRIDE_HEADERS if environ.get(h)]
     if not overrides:
         return (method,)
