@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXTRAS ?= test
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: test demo lint typecheck pytest install clean bench
+.PHONY: test demo demo-seed lint typecheck pytest install clean bench
 
 install: $(STAMP)
 
@@ -18,8 +18,8 @@ $(STAMP): $(BIN)/python setup.py pyproject.toml
 	touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check bridge middleware cms_adapters tests benchmarks
-	$(BIN)/ruff format --check bridge middleware cms_adapters tests benchmarks
+	$(BIN)/ruff check bridge middleware cms_adapters tests benchmarks examples
+	$(BIN)/ruff format --check bridge middleware cms_adapters tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -30,9 +30,22 @@ pytest: $(STAMP)
 # pytest exits 5 when it collected no test: make stops on it, so "no tests ran" is never green.
 test: lint typecheck pytest
 
-demo: $(STAMP)
-	@echo "make demo: not yet - the demo site lands with the adapters issue."
-	@echo "Meanwhile: $(BIN)/proabono-bridge check --config examples/bridge.toml"
+# The demo needs only the flask-login extra; its own stamp, so it never reinstalls the test extras.
+DEMO_STAMP := $(VENV)/.installed-demo
+DEMO_INSTANCE := examples/demo_site/instance
+
+$(DEMO_STAMP): $(BIN)/python setup.py pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[flask-login]"
+	touch $@
+
+# A fresh instance every time: reset, seed, serve on http://127.0.0.1:8000 (Ctrl-C to stop).
+demo: $(DEMO_STAMP)
+	$(BIN)/python -m examples.demo_site --reset
+
+# Only (re)create and seed the instance, e.g. to serve it with another WSGI server.
+demo-seed: $(DEMO_STAMP)
+	rm -rf $(DEMO_INSTANCE)
+	$(BIN)/python -m examples.demo_site.seed
 
 # What the gate costs per request, against a bare Flask app in the same run.
 bench: $(STAMP)
