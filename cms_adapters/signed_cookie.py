@@ -35,6 +35,17 @@ def cookie_value(cookie_header: str, name: str) -> str | None:
     return None
 
 
+def cookie_credential(environ: Environ, name: str) -> str | None:
+    """Cookie ``name`` of the request, or None when absent, empty or oversized."""
+    header = environ.get("HTTP_COOKIE")
+    if not header:
+        return None
+    value = cookie_value(str(header), name)
+    if not value or len(value) > MAX_COOKIE_LENGTH:
+        return None
+    return value
+
+
 class SignedCookieAdapter:
     def __init__(
         self,
@@ -55,13 +66,7 @@ class SignedCookieAdapter:
         return self._signer.sign(user_id).decode()
 
     def credential(self, environ: Environ) -> str | None:
-        header = environ.get("HTTP_COOKIE")
-        if not header:
-            return None
-        value = cookie_value(str(header), self.cookie_name)
-        if not value or len(value) > MAX_COOKIE_LENGTH:
-            return None
-        return value
+        return cookie_credential(environ, self.cookie_name)
 
     def identify(self, environ: Environ) -> UserId | None:
         value = self.credential(environ)

@@ -44,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.config import parse_duration
 from cms_adapters.base import Environ, SiteUser, UserId
-from cms_adapters.signed_cookie import MAX_COOKIE_LENGTH, SignedCookieAdapter, cookie_value
+from cms_adapters.signed_cookie import MAX_COOKIE_LENGTH, SignedCookieAdapter, cookie_credential
 
 log = logging.getLogger(__name__)
 
@@ -408,13 +408,7 @@ class SqlAdapter:
             )
 
     def credential(self, environ: Environ) -> str | None:
-        header = environ.get("HTTP_COOKIE")
-        if not header:
-            return None
-        value = cookie_value(str(header), self.cookie_name)
-        if not value or len(value) > MAX_COOKIE_LENGTH:
-            return None
-        return value
+        return cookie_credential(environ, self.cookie_name)
 
     def identify(self, environ: Environ) -> UserId | None:
         try:
