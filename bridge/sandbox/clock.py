@@ -12,6 +12,7 @@ What this module does not do: run what becomes due when time passes (``billing.r
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -54,19 +55,45 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNITS[unit])
 
 
+#: Bumped by every change of a database's clock made in this process, so every clock of that
+#: file re-reads it at once; a change made by another process is seen within ``SETTINGS_TTL``.
+_generations: dict[str, int] = {}
+SETTINGS_TTL = 0.25
+
+
 class SandboxClock:
-    """``now()`` = base clock + the offset stored in the sandbox database."""
+    """``now()`` = base clock + the offset stored in the sandbox database.
+
+    The stored settings are read at most every ``SETTINGS_TTL`` seconds (an API call asks for the
+    time several times), and at once after any change made in this process.
+    """
 
     def __init__(self, store: Store, base: BaseClock = system_clock) -> None:
         self.store = store
         self.base = base
+        self._file = str(store.path)
+        self._cached: dict[str, str] | None = None
+        self._cached_generation = -1
+        self._cached_until = 0.0
 
     def _settings(self) -> dict[str, str]:
+        generation = _generations.get(self._file, 0)
+        moment = time.monotonic()
+        cached = self._cached
+        fresh = generation == self._cached_generation and moment < self._cached_until
+        if cached is not None and fresh:
+            return cached
         with self.store.read() as conn:
             rows = conn.execute(
                 "SELECT key, value FROM settings WHERE key IN (?, ?)", (OFFSET_KEY, PINNED_KEY)
             ).fetchall()
-        return {str(row[0]): str(row[1]) for row in rows}
+        settings = {str(row[0]): str(row[1]) for row in rows}
+        self._cached, self._cached_generation = settings, generation
+        self._cached_until = moment + SETTINGS_TTL
+        return settings
+
+    def _changed(self) -> None:
+        _generations[self._file] = _generations.get(self._file, 0) + 1
 
     def offset(self) -> timedelta:
         value = self._settings().get(OFFSET_KEY)
@@ -94,6 +121,7 @@ class SandboxClock:
                 conn.execute(
                     "INSERT INTO settings(key, value) VALUES (?, ?)", (PINNED_KEY, to_db(at))
                 )
+        self._changed()
 
     def __call__(self) -> datetime:
         return self.now()
@@ -110,4 +138,5 @@ class SandboxClock:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (OFFSET_KEY, repr(seconds)),
             )
+        self._changed()
         return self.now()
