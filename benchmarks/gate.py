@@ -1,7 +1,8 @@
 """What the gate costs per request: a bare Flask hello-world vs the same app behind the gate.
 
-Both are called in process, through WSGI, in the same run, alternating in blocks so that machine
-noise hits both alike. The gated request is the expensive case: a gated path, a signed session
+Both are called in process, through WSGI, in the same run, alternating request by request so
+that machine noise hits both alike; the overhead is the median of the paired differences. The
+gated request is the expensive case: a gated path, a signed session
 cookie to verify (memoised), a warm entitlement cache, HTML injection on. Billing is answered by a
 counting transport on the client's own session, so the calls made after warm-up are counted.
 
@@ -11,6 +12,7 @@ counting transport on the client's own session, so the calls made after warm-up 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -147,22 +149,28 @@ def main() -> int:
         call(bare, env)
         call(gated, env)
 
+    # Alternate one bare request and one gated request, so that drift of the machine (other
+    # processes, frequency changes) hits both alike; garbage collection off while timing, as
+    # timeit does. The overhead is the median of the paired differences.
     bare_ns: list[int] = []
     gated_ns: list[int] = []
-    block = 1000
-    for _ in range(max(1, args.requests // block)):
-        bare_ns += timings(bare, env, block)
-        gated_ns += timings(gated, env, block)
-
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(args.requests):
+            bare_ns += timings(bare, env, 1)
+            gated_ns += timings(gated, env, 1)
+    finally:
+        gc.enable()
+    overhead_us = statistics.median(g - b for g, b in zip(gated_ns, bare_ns, strict=True)) / 1000
     bare_us = statistics.median(bare_ns) / 1000
     gated_us = statistics.median(gated_ns) / 1000
     injection = "off" if args.no_inject else "on"
     print(f"requests per app       : {len(bare_ns)} (HTML injection {injection})")
     print(f"bare Flask hello-world : median {bare_us:7.2f} us/request")
     print(f"same app behind gate   : median {gated_us:7.2f} us/request")
-    print(
-        f"gate overhead          : {gated_us - bare_us:7.2f} us/request ({gated_us / bare_us:.2f}x)"
-    )
+    ratio = gated_us / bare_us
+    print(f"gate overhead          : {overhead_us:7.2f} us/request ({ratio:.2f}x)")
     print(f"billing calls (warm)   : {billing.calls - warm_calls}")
     print(f"billing calls (fill)   : {warm_calls}")
     return 0
