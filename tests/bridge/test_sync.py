@@ -154,3 +154,21 @@ def test_dry_run_writes_nothing(world) -> None:
     summary = world.sync.bulk([world.add("1", "a@x.example")], dry_run=True)
     assert summary.updated == 1
     assert world.billing.upserts == []
+
+
+def test_an_interrupted_bulk_sync_completes_when_run_again(world) -> None:
+    users = [world.add(str(i), f"u{i}@example.com") for i in range(1, 21)]
+
+    def interrupted():
+        for n, user in enumerate(users):
+            if n == 8:
+                raise KeyboardInterrupt  # the admin pressed Ctrl-C
+            yield user
+
+    with pytest.raises(KeyboardInterrupt):
+        world.sync.bulk(interrupted(), concurrency=2)
+    done = len(world.billing.upserts)
+    assert 0 < done <= 8
+    again = world.sync.bulk(users, concurrency=2)
+    assert (again.created, again.unchanged, again.failed) == (20 - done, done, 0)
+    assert len(world.billing.upserts) == 20, "every user pushed exactly once overall"
