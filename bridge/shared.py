@@ -34,6 +34,19 @@ log = logging.getLogger("bridge.shared")
 WEBHOOK_RETENTION = 7 * 86400
 FAILED: Any = object()  # what ``_try`` answers when Redis could not be reached
 
+# KEYS: generation, snapshot; ARGV: generation seen before the fetch, snapshot, ttl in ms.
+_SET_IF_GENERATION = """
+local now = redis.call('GET', KEYS[1]) or ''
+if now ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+# KEYS: lock; ARGV: token.
+_DELETE_IF_OWNER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 
 def dump_state(state: CustomerState) -> str:
     sub = state.subscription
@@ -136,6 +149,13 @@ class RedisSnapshots:
                     cached = self._read(reference)
                     if cached is not None and self.clock() < cached.expires_at:
                         return self._local(cached)
+            elif got is not FAILED:
+                # Checked again with the lock held: another worker may have just finished.
+                cached = self._read(reference) or cached
+                if cached is not None and self.clock() < cached.expires_at:
+                    self._try(lambda: self._release(lock, token))
+                    return self._local(cached)
+            generation = self._try(lambda: self.redis.get(self._key("gen", reference)))
             try:
                 state = fetch(reference)
             except BillingError:
@@ -144,7 +164,7 @@ class RedisSnapshots:
                 raise
             finally:
                 self._try(lambda: self._release(lock, token))
-            self._write(state)
+            self._write(state, generation)
             return self._local(state)
 
         return shared_fetch
@@ -164,14 +184,28 @@ class RedisSnapshots:
             log.warning("unreadable shared snapshot for %s ignored", reference)
             return None
 
-    def _write(self, state: CustomerState) -> None:
+    def _write(self, state: CustomerState, generation: Any) -> None:
+        """Store a fetched snapshot, unless the customer was invalidated while it was fetched
+        (it may predate the change): then the next request fetches again."""
+        if generation is FAILED:
+            return
         ttl = max(1.0, state.expires_at - self.clock()) + self.stale_ttl
         key = self._key("snapshot", state.reference_customer)
-        self._try(lambda: self.redis.set(key, dump_state(state), px=int(ttl * 1000)))
+        gen_key = self._key("gen", state.reference_customer)
+        self._try(
+            lambda: self.redis.eval(
+                _SET_IF_GENERATION,
+                2,
+                gen_key,
+                key,
+                generation or b"",
+                dump_state(state),
+                int(ttl * 1000),
+            )
+        )
 
     def _release(self, lock: str, token: str) -> None:
-        if self.redis.get(lock) in (token, token.encode()):  # never another worker's lock
-            self.redis.delete(lock)
+        self.redis.eval(_DELETE_IF_OWNER, 1, lock, token)  # never another worker's lock
 
     def _try(self, call: Callable[[], Any]) -> Any:
         """Redis being down must not take the site down: ``FAILED``, and the bridge goes on with
@@ -190,6 +224,7 @@ class RedisSnapshots:
 
     def invalidate(self, reference: str) -> None:
         """Expire the shared snapshot (kept only as outage fallback) and tell every worker."""
+        self._try(lambda: self.redis.incr(self._key("gen", reference)))
         key = self._key("snapshot", reference)
         raw = self._try(lambda: self.redis.get(key))
         if raw is not None and raw is not FAILED:

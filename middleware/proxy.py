@@ -18,6 +18,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from middleware.paths import raw_request_path
+
 log = logging.getLogger("bridge.proxy")
 
 HOP_BY_HOP = frozenset(
@@ -89,11 +91,15 @@ class ReverseProxy:
 
     @staticmethod
     def _target(environ: dict[str, Any]) -> str:
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        if raw and str(raw).startswith("/"):
-            return str(raw)  # the client's own spelling, byte for byte
-        path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "/"))
-        path = quote(path.encode("latin-1"), safe="/;:@&=+$,~!*'()%")
+        """The request target sent upstream: the client's own spelling of the path (absolute-form
+        included) or, without it, ``PATH_INFO`` encoded back exactly once. The upstream then
+        decodes it to what the gate matched its rules against, never one level further."""
+        raw = raw_request_path(environ)
+        if raw is not None:
+            path = raw
+        else:
+            path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "/"))
+            path = quote(path.encode("latin-1"), safe="/;:@&=+$,~!*'()")
         query = environ.get("QUERY_STRING")
         return f"{path}?{query}" if query else path
 

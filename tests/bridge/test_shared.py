@@ -173,3 +173,19 @@ def test_the_configured_backend_is_built_from_the_redis_url(prefix) -> None:
             assert allowed(bridge)
         finally:
             bridge.close()
+
+
+def test_a_fetch_overtaken_by_an_invalidation_is_not_shared_as_fresh(redis_client, prefix) -> None:
+    from bridge.entitlements import build_state
+
+    clock = Clock()
+    shared = RedisSnapshots(redis_client, prefix=prefix, clock=clock)
+
+    def fetch_while_the_customer_pays(reference: str):
+        state = build_state(reference, [], None, fetched_at=clock(), max_ttl=300)
+        shared.invalidate(reference)  # the webhook lands on another worker meanwhile
+        return state
+
+    shared.fetcher(fetch_while_the_customer_pays)("user-zed")
+    stored = shared._read("user-zed")
+    assert stored is None or stored.expires_at <= clock(), "the old rights must not look fresh"

@@ -137,3 +137,48 @@ def test_create_app_reports_an_app_that_cannot_be_imported(tmp_path: Path, monke
     monkeypatch.setenv("BRIDGE_SECRET_KEY", "k" * 32)
     with pytest.raises(ConfigError, match="cannot load"):
         create_app(config)
+
+
+def decoding_upstream(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """An upstream that decodes the path once more, as PHP and many servers do."""
+    path = environ["PATH_INFO"]
+    secret = path.startswith("/premium")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [(b"MEMBER " if secret else b"free ") + path.encode()]
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    ["GET /%2570remium/x HTTP/1.1", "GET http://x/%2570remium/x HTTP/1.1"],
+    ids=["origin-form", "absolute-form"],
+)
+def test_double_encoded_paths_reach_the_upstream_as_the_gate_saw_them(request_line) -> None:
+    import socket
+
+    from waitress.server import create_server
+
+    from tests.middleware.billing_double import make_config
+
+    up = make_server("127.0.0.1", 0, decoding_upstream, threaded=True)
+    threading.Thread(target=up.serve_forever, daemon=True).start()
+    config = make_config()
+    from bridge.service import Bridge
+    from cms_adapters.header import HeaderAdapter
+
+    gate = Gate(
+        ReverseProxy(f"http://127.0.0.1:{up.server_port}"),
+        adapter=HeaderAdapter(),
+        bridge=Bridge(config),
+    )
+    server = create_server(gate, host="127.0.0.1", port=0)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=10) as sock:
+            sock.sendall(request_line.encode() + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert b"MEMBER" not in answer, answer
+    finally:
+        server.close()
+        up.shutdown()
