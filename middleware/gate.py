@@ -20,6 +20,7 @@ conditional and Range headers removed, so it cannot turn into a 304 or a 206 of 
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import time
@@ -154,7 +155,10 @@ class Gate:
             detour = self._offer_workflow(environ, start_response)
             if detour is not None:
                 return detour
-        rule = self.rules.match(request_methods(environ), forms, environ.get("QUERY_STRING", ""))
+        query = environ.get("QUERY_STRING", "")
+        if self.rules.needs_query and environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            query = with_form_body(environ, query)
+        rule = self.rules.match(request_methods(environ), forms, query)
         if rule is None:
             if not self.inject:
                 return self.app(environ, start_response)
@@ -309,6 +313,25 @@ class Gate:
             now=self.clock(),
             trial_warning=self.config.inject.trial_warning,
         )
+
+
+MAX_FORM_BODY = 1024 * 1024
+
+
+def with_form_body(environ: dict[str, Any], query: str) -> str:
+    """The query string plus the fields of a URL-encoded form body, which PHP sites route on too
+    (``POST /`` with ``p=123`` shows post 123). The body is read once and put back for the site."""
+    content_type = str(environ.get("CONTENT_TYPE", "")).lower()
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return query
+    length = str(environ.get("CONTENT_LENGTH") or "")
+    stream = environ.get("wsgi.input")
+    if not length.isdigit() or stream is None or int(length) > MAX_FORM_BODY:
+        return query
+    body = stream.read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    fields = body.decode("latin-1")
+    return f"{query}&{fields}" if query else fields
 
 
 class _LateInjection:

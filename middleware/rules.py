@@ -13,7 +13,9 @@ no body), and the value of ``X-HTTP-Method-Override`` (and friends) counts as a 
 request too, so an override cannot smuggle a gated ``GET`` past a rule.
 
 Query: ``query = { p = "123" }`` requires the parameter with that value (any of its values);
-``"*"`` requires the parameter with any value. Names and values are compared after one decode.
+``"*"`` requires the parameter with any value. Names and values are compared after one decode; a
+number is compared as PHP reads it (``p=0123`` and ``p=123abc`` are post 123 to WordPress). The gate
+also reads the parameters of a URL-encoded form body (``POST / p=123``), as PHP's routing does.
 
 What this module does not do: canonicalise paths (``middleware.paths``) or decide (``bridge``).
 """
@@ -54,9 +56,24 @@ class Rule:
     def matches_query(self, params: Mapping[str, list[str]]) -> bool:
         for name, wanted in self.query:
             values = params.get(name)
-            if not values or (wanted != "*" and wanted not in values):
+            if not values:
                 return False
+            if wanted == "*" or wanted in values:
+                continue
+            if wanted.isdigit() and any(php_int(v) == int(wanted) for v in values):
+                continue
+            return False
         return True
+
+
+_PHP_INT = re.compile(r"[ \t\n\r\v\f]*([+-]?)(\d+)")
+
+
+def php_int(value: str) -> int | None:
+    """What PHP's ``absint()`` makes of a query value (``"0123"``, ``"123abc"``, ``"+123"`` are
+    all 123), since WordPress routes ``?p=`` that way; None when it starts with no digit."""
+    match = _PHP_INT.match(value)
+    return int(match.group(2)) if match else None
 
 
 def compile_rule(config: RuleConfig, index: int) -> Rule:

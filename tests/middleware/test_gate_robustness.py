@@ -122,3 +122,36 @@ def test_fifty_concurrent_requests_for_a_cold_user_make_one_usages_fetch(world) 
         thread.join(30)
     assert statuses == [200] * 50
     assert world.billing.calls.count("GET /v1/Usages") == 1
+
+
+def test_a_form_body_cannot_smuggle_a_gated_query_route(world) -> None:
+    response = world.client.post(
+        "/?feed=",
+        data={"feed": "rss2"},
+        headers={"X-Remote-User": "bob"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert response.status_code == 402
+    body_only = world.client.post(
+        "/",
+        data={"feed": "rss2"},
+        headers={"X-Remote-User": "bob"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert body_only.status_code == 402
+    assert MEMBER_CONTENT not in body_only.data
+
+
+def test_the_form_body_read_for_matching_is_given_back_whole_to_the_site() -> None:
+    import io
+
+    from middleware.gate import with_form_body
+
+    body = b"feed=rss2&comment=" + b"x" * 5000
+    environ = {
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    assert with_form_body(environ, "a=1").startswith("a=1&feed=rss2&comment=")
+    assert environ["wsgi.input"].read() == body

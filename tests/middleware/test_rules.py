@@ -118,3 +118,19 @@ def test_any_path_form_matching_gates_the_request() -> None:
 def test_empty_rule_set_is_falsy() -> None:
     assert not RuleSet([])
     assert len(RuleSet([rule("/a")])) == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["123", "0123", "123abc", "+123", "123.0", " 123", "-123"],
+    ids=["plain", "leading-zero", "trailing-junk", "plus", "decimal", "space", "minus"],
+)
+def test_numeric_query_values_match_as_php_reads_them(value: str) -> None:
+    rules = RuleSet([rule("/**", query={"p": "123"})])
+    assert matched(rules, "/", query=f"p={value}"), value
+
+
+@pytest.mark.parametrize("value", ["1234", "12", "abc", "", "0x7B"])
+def test_other_numbers_do_not_match(value: str) -> None:
+    rules = RuleSet([rule("/**", query={"p": "123"})])
+    assert matched(rules, "/", query=f"p={value}") is None, value
