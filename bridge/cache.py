@@ -3,9 +3,11 @@
 * A warm hit is one dict lookup and one clock read under an uncontended lock: no billing call.
 * A miss fills through the ``fetch`` function, one fill per customer at a time (single-flight):
   N concurrent requests for a cold customer make one fetch, and all N get its result.
-* Errors are never cached. When a fill fails, the last snapshot is served while it is younger
-  than ``stale_ttl`` (flagged ``stale``); a customer never seen before gets the error, which the
-  gate turns into ``billing_unavailable``, never into "no subscription".
+* Errors are never cached as rights. When a fill fails, the last snapshot is served while it is
+  younger than ``stale_ttl`` (flagged ``stale``); a customer never seen before gets the error,
+  which the gate turns into ``billing_unavailable``, never into "no subscription". While a stale
+  snapshot serves, no new fill is tried for that customer for ``retry_after`` seconds, so an
+  outage costs one failed call per known customer every few seconds, not one per request.
 * ``invalidate(ref)`` expires a snapshot at once (it stays only as the outage fallback), and a
   fill already in flight for that customer answers its waiters but is not stored (it may predate
   the change that caused the invalidation).
@@ -63,8 +65,13 @@ class EntitlementStore:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.time,
         fill_timeout: float = 30.0,
+        retry_after: float = 5.0,
     ) -> None:
         self._fetch = fetch
+        self.retry_after = retry_after
+        # customer → (no new fill before, the error): during an outage each customer costs one
+        # failed call per ``retry_after``, not one per request.
+        self._failed: dict[str, tuple[float, BillingError]] = {}
         self.stale_ttl = stale_ttl
         self.clock = clock
         self.fill_timeout = fill_timeout
@@ -88,6 +95,17 @@ class EntitlementStore:
                 self.stats.hits += 1
                 return state
             self.stats.misses += 1
+            failed = self._failed.get(reference_customer)
+            recent_failure = failed is not None and self.clock() < failed[0]
+        if (
+            recent_failure
+            and state is not None
+            and self.clock() - state.fetched_at <= self.stale_ttl
+        ):
+            with self._lock:
+                self.stats.stale_served += 1
+            return replace(state, stale=True)  # billing just failed for them: no new call yet
+        with self._lock:
             flight = self._flights.get(reference_customer)
             leader = flight is None
             if flight is None:
@@ -100,6 +118,16 @@ class EntitlementStore:
             return flight.state
         return self._stale_or_raise(reference_customer, state, flight.error)
 
+    def prefetch(self, reference_customer: str) -> None:
+        """Start filling a customer's snapshot in the background (if no fill is under way and
+        billing was not just failing for them); the caller does not wait."""
+        with self._lock:
+            failed = self._failed.get(reference_customer)
+            if reference_customer in self._flights or (failed and self.clock() < failed[0]):
+                return
+            flight = self._flights[reference_customer] = _Flight()
+        threading.Thread(target=self._fill, args=(reference_customer, flight), daemon=True).start()
+
     def peek(self, reference_customer: str) -> CustomerState | None:
         """The cached snapshot, fresh or not, without fetching (for ``explain`` and status)."""
         with self._lock:
@@ -108,6 +136,7 @@ class EntitlementStore:
     def invalidate(self, reference_customer: str) -> None:
         """The next ``get`` refetches. The old snapshot stays only as an outage fallback."""
         with self._lock:
+            self._failed.pop(reference_customer, None)
             state = self._entries.get(reference_customer)
             if state is not None:
                 self._entries[reference_customer] = replace(state, expires_at=0.0)
@@ -136,8 +165,16 @@ class EntitlementStore:
                 self.stats.fills += 1
                 if flight.error is not None:
                     self.stats.errors += 1
-                elif flight.state is not None and not flight.invalidated:
-                    self._store(reference_customer, flight.state)
+                    if len(self._failed) >= self.max_entries:
+                        self._failed.clear()
+                    self._failed[reference_customer] = (
+                        self.clock() + self.retry_after,
+                        flight.error,
+                    )
+                else:
+                    self._failed.pop(reference_customer, None)
+                    if flight.state is not None and not flight.invalidated:
+                        self._store(reference_customer, flight.state)
                 self._flights.pop(reference_customer, None)
             flight.done.set()
 

@@ -229,18 +229,17 @@ def build_state(
     fetched_at: float,
     max_ttl: float,
 ) -> CustomerState:
-    """A snapshot that expires at ``min(fetched_at + max_ttl, earliest DatePeriodEnd)``.
-
-    A period end in the past (a renewal the service has not processed yet) does not shorten the
-    TTL below a few seconds, so a late renewal cannot turn every request into a billing call.
-    """
+    """A snapshot that expires at ``min(fetched_at + max_ttl, earliest upcoming period end)``."""
     usages = list(usages)
     expires_at = fetched_at + max_ttl
     ends = [u.date_period_end.timestamp() for u in usages if u.date_period_end is not None]
-    if subscription is not None and subscription.date_period_end is not None:
+    if subscription is not None and subscription.is_active and subscription.date_period_end:
         ends.append(subscription.date_period_end.timestamp())
-    if ends:
-        expires_at = min(expires_at, max(min(ends), fetched_at + MIN_TTL))
+    # Only ends still ahead count: an ended subscription's period, or a renewal the service has
+    # not processed yet, must not turn every request of that customer into a billing call.
+    upcoming = [end for end in ends if end > fetched_at]
+    if upcoming:
+        expires_at = min(expires_at, max(min(upcoming), fetched_at + MIN_TTL))
     return CustomerState(
         reference_customer=reference_customer,
         rights=MappingProxyType(aggregate_rights(usages)),

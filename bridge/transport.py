@@ -306,7 +306,7 @@ class ApiTransport:
             )
         try:
             return model.from_json(data)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # a shape, or a date or number, we cannot read
             raise BillingUnavailable(
                 f"unexpected answer shape: {exc}", method=method, path=path
             ) from exc
@@ -317,7 +317,7 @@ class ApiTransport:
             return Page.empty()
         try:
             return Page.from_json(data, model)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # a shape, or a date or number, we cannot read
             raise BillingUnavailable(
                 f"unexpected list shape: {exc}", method="GET", path=path
             ) from exc

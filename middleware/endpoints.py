@@ -208,9 +208,14 @@ class Endpoints:
             return self.gate.paywall.deny(
                 Reason.BILLING_UNAVAILABLE,
                 None,
-                f"{self.mount}/{action.value}?next={quote(next_url)}",
+                self._retry_target(action, offer, next_url),
                 json_client=wants_json(environ),
             )
+
+    def _retry_target(self, action: Action, offer: str | None, next_url: str) -> str:
+        """The endpoint to try again: the same click (with its offer), back to the same page."""
+        endpoint = f"subscribe/{quote(offer, safe='')}" if offer else action.value
+        return f"{self.mount}/{endpoint}?next={quote(next_url)}"
 
     def _profile(self, user: str) -> dict[str, str | None]:
         try:

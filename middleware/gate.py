@@ -195,7 +195,11 @@ class Gate:
         offer = offers.pending(environ)
         if offer is None or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return None
-        user = None if wants_json(environ) else self.identify(environ)
+        try:
+            user = None if wants_json(environ) else self.identify(environ)
+        except Exception:  # the user store is down: keep the choice for a later request
+            log.exception("identifying the user failed")
+            return None
         if user is None:
             return None  # not signed in yet (still registering): keep the choice for later
         if self.sync is not None:
@@ -218,7 +222,9 @@ class Gate:
         customer = self.bridge.reference_for(user)
         try:
             state = self.bridge.state(customer)
-        except BillingError:
+        except Exception as exc:  # a BillingError, or an answer we could not read: never a 500
+            if not isinstance(exc, BillingError):
+                log.exception("reading the rights of %s failed", customer)
             if rule.config.on_outage == "allow":
                 return Decision(
                     True, rule=label, user=user, customer=customer, outage_pass=True
@@ -289,6 +295,8 @@ class Gate:
                 if not notices.empty:
                     found.append(notices)
                     headers = without_headers(headers, "Content-Length")
+                    if not private:  # the page now speaks to one user: no shared cache may keep it
+                        headers = private_headers(headers)
             return start_response(status, headers, exc_info)
 
         body: Iterable[bytes] = self.app(environ, start)
@@ -299,11 +307,16 @@ class Gate:
         return body
 
     def _notices(self, environ: Mapping[str, Any], state: CustomerState | None) -> Notices:
+        """What to inject for this user. On pages no rule gates, only a snapshot already cached
+        is used (and a fill started in the background): an ungated page never waits on billing."""
         if state is None:
             try:
                 user = self.identify(environ)
                 if user is not None:
-                    state = self.bridge.state(self.bridge.reference_for(user))
+                    reference = self.bridge.reference_for(user)
+                    state = self.bridge.store.peek(reference)
+                    if state is None:
+                        self.bridge.store.prefetch(reference)
             except Exception:  # no banner is better than no page
                 log.debug("no notices: state unavailable", exc_info=True)
                 state = None

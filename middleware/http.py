@@ -74,7 +74,8 @@ def safe_next(value: str | None, default: str = "/") -> str:
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         return default
-    return value
+    # A header value must stay ASCII: ``/café`` goes out as ``/caf%C3%A9``.
+    return quote(value, safe="/?&=%#:@!$'()*+,;~[]")
 
 
 def request_target(environ: Mapping[str, Any]) -> str:

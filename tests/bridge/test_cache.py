@@ -239,3 +239,17 @@ def test_a_miss_that_loses_the_race_to_a_finished_fill_does_not_fetch_again(cloc
     store._entries = SlowLookup()
     store.get("cust-1")
     assert billing.calls == 1
+
+
+def test_during_an_outage_a_known_customer_costs_one_call_per_retry_interval(
+    store, billing, clock
+) -> None:
+    store.get("cust-1")
+    billing.down = True
+    clock.advance(301)
+    for _ in range(20):
+        assert store.get("cust-1").stale
+    assert billing.calls == 2, "one failed attempt, then the stale snapshot without calls"
+    clock.advance(store.retry_after)
+    store.get("cust-1")
+    assert billing.calls == 3

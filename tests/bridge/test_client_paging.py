@@ -42,3 +42,11 @@ def test_an_empty_answer_where_an_object_is_expected_is_an_outage_not_a_not_foun
     responses.get(f"{BASE}/v1/Customer", body="", status=200)
     with pytest.raises(BillingUnavailable, match="empty answer"):
         client().get_customer("cust-42")
+
+
+@responses.activate
+def test_an_unreadable_date_in_an_answer_is_an_outage_not_a_crash() -> None:
+    page = payloads.page([payloads.usage()], DateGenerated="not-a-date")
+    responses.get(f"{BASE}/v1/Usages", json=page)
+    with pytest.raises(BillingUnavailable, match="unexpected"):
+        client().get_usages("cust-42")

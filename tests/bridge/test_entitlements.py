@@ -177,3 +177,9 @@ def test_a_usage_of_unknown_type_opens_nothing_without_is_enabled(kind: str) -> 
         fields["TypeFeature"] = kind
     assert not state([Usage.from_json(fields)]).check(["premium"]).allowed
     assert not Usage.from_json(fields).is_unlimited
+
+
+def test_a_lapsed_subscriber_is_cached_for_the_full_ttl() -> None:
+    past = (NOW - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%S.00Z")
+    ended = subscription("Ended", "EndedTerminated", DatePeriodEnd=past)
+    assert state([], ended).expires_at == T0 + 300

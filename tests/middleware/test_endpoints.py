@@ -123,3 +123,17 @@ def test_endpoints_are_get_only(world) -> None:
     response = world.get("/_billing/portal", user="alice", method="POST")
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, HEAD"
+
+
+def test_a_non_ascii_next_is_sent_percent_encoded_not_as_a_500(world) -> None:
+    assert safe_next("/café?q=ü") == "/caf%C3%A9?q=%C3%BC"
+    response = world.get("/_billing/return?next=/%E2%82%AC", user="alice")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/%E2%82%AC"
+
+
+def test_try_again_after_an_outage_repeats_the_same_subscription(world) -> None:
+    world.billing.down = True
+    response = world.get("/_billing/subscribe/offer-pro?next=/pricing", user="alice")
+    assert response.status_code == 503
+    assert b'href="/_billing/subscribe/offer-pro?next=/pricing"' in response.data

@@ -155,3 +155,22 @@ def test_the_form_body_read_for_matching_is_given_back_whole_to_the_site() -> No
     }
     assert with_form_body(environ, "a=1").startswith("a=1&feed=rss2&comment=")
     assert environ["wsgi.input"].read() == body
+
+
+def test_a_user_store_outage_with_an_offer_choice_pending_is_not_a_500(world) -> None:
+    from cms_adapters.base import MemoisedIdentity
+
+    class Down:
+        def credential(self, environ):  # type: ignore[no-untyped-def]
+            return "session"
+
+        def identify(self, environ):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the users database is down")
+
+    world.gate.identity = MemoisedIdentity(Down())  # type: ignore[arg-type]
+    offers = world.gate.offers
+    assert offers is not None
+    cookie = offers.remember("pro")[1].split(";")[0].split("=", 1)[1]
+    world.client.set_cookie("bridge_offer", cookie, domain="localhost")
+    assert world.get("/free/page").status_code == 200
+    assert world.get("/premium/x").status_code == 503

@@ -44,12 +44,34 @@ def client_for(app: Any, billing: BillingDouble) -> Client:
         bridge=Bridge(config, clock=clock),
         clock=clock,
     )
-    return Client(gate)
+    client = Client(gate)
+    client.gate = gate  # type: ignore[attr-defined]
+    return client
 
 
-def get(client: Client, path: str = "/", user: str | None = "bob") -> Any:
+def get(client: Client, path: str = "/", user: str | None = "bob", *, known: bool = True) -> Any:
+    """A page view; ``known``: the user's rights are already cached (they browsed before)."""
     headers = {"X-Remote-User": user} if user else {}
+    if user and known:
+        client.gate.bridge.state(f"user-{user}")  # type: ignore[attr-defined]
     return client.get(path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+
+
+def test_an_ungated_page_never_waits_on_billing_the_banner_comes_once_rights_are_known(
+    billing,
+) -> None:
+    import time
+
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    client = client_for(page_app(PAGE), billing)
+    first = get(client, known=False)
+    assert b"billing-banner" not in first.data, "the first page did not wait for billing"
+    store = client.gate.bridge.store  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 5
+    while store.peek("user-bob") is None:  # the background fill started by that page
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert b"billing-banner" in get(client, known=False).data
 
 
 def test_suspended_user_sees_a_restart_banner_and_links(billing) -> None:
