@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge.config import Config, load_config
 from bridge.errors import ConfigError, ConfigProblem
@@ -26,7 +27,7 @@ from middleware.proxy import ReverseProxy
 def load_site(config: Config) -> WSGIApp:
     """The site to wrap, from ``[site] app`` or ``[site] upstream``."""
     if config.site.upstream:
-        return ReverseProxy(config.site.upstream)
+        return ReverseProxy(config.site.upstream, public_host=urlsplit(config.site.base_url).netloc)
     if not config.site.app:
         raise ConfigError(
             [

@@ -4,7 +4,9 @@ can stand in front of sites that are not Python (WordPress on PHP, anything over
 Requests and answers are streamed both ways (no whole-body buffering); hop-by-hop headers are
 dropped; repeated headers such as ``Set-Cookie`` keep their separate values; the upstream's
 redirects are passed on, not followed; ``X-Forwarded-For`` / ``-Host`` / ``-Proto`` tell the site
-who asked. An unreachable upstream is a 502 page, never a 500.
+who asked (the host from ``[site] base_url``, not from the client); the shared secret a trusted
+proxy adds for the header adapter is not passed on. Chunked request bodies are streamed too. An
+unreachable upstream is a 502 page, never a 500.
 
 What this module does not do: gate (``middleware.gate`` wraps this app like any other).
 """
@@ -47,6 +49,8 @@ class ReverseProxy:
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
         session: requests.Session | None = None,
+        public_host: str | None = None,
+        drop_headers: tuple[str, ...] = ("X-Bridge-Proxy-Secret",),
     ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -54,6 +58,8 @@ class ReverseProxy:
         self.upstream = upstream.rstrip("/")
         self.timeout = (connect_timeout, timeout)
         self.session = session or requests.Session()
+        self.public_host = public_host
+        self.drop = frozenset(h.lower() for h in drop_headers)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -103,13 +109,12 @@ class ReverseProxy:
         query = environ.get("QUERY_STRING")
         return f"{path}?{query}" if query else path
 
-    @staticmethod
-    def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    def _headers(self, environ: dict[str, Any]) -> dict[str, str]:
         headers: dict[str, str] = {}
         for key, value in environ.items():
             if key.startswith("HTTP_"):
                 name = key[5:].replace("_", "-").title()
-                if name.lower() not in HOP_BY_HOP:
+                if name.lower() not in HOP_BY_HOP and name.lower() not in self.drop:
                     headers[name] = str(value)
         for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
             if environ.get(key):
@@ -117,8 +122,9 @@ class ReverseProxy:
         client = str(environ.get("REMOTE_ADDR", ""))
         forwarded = headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded}, {client}" if forwarded else client
-        if environ.get("HTTP_HOST"):
-            headers["X-Forwarded-Host"] = str(environ["HTTP_HOST"])
+        host = self.public_host or environ.get("HTTP_HOST")
+        if host:  # from the configuration when given: the client's Host header is not trusted
+            headers["X-Forwarded-Host"] = str(host)
         headers["X-Forwarded-Proto"] = str(environ.get("wsgi.url_scheme", "http"))
         headers["Accept-Encoding"] = headers.get("Accept-Encoding", "identity")
         return headers
@@ -132,6 +138,9 @@ class ReverseProxy:
         if length.isdigit():
             size = int(length)
             return stream.read(size) if size <= CHUNK else _read(stream, size)
+        chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+        if chunked or environ.get("wsgi.input_terminated"):  # a length-less body, up to EOF
+            return iter(lambda: bytes(stream.read(CHUNK)), b"")
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,3 +183,37 @@ def test_double_encoded_paths_reach_the_upstream_as_the_gate_saw_them(request_li
     finally:
         server.close()
         up.shutdown()
+
+
+def test_chunked_bodies_reach_the_upstream(upstream) -> None:
+    seen.clear()
+    body = b"x" * 200_000
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/free/upload",
+        "QUERY_STRING": "",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "REMOTE_ADDR": "192.0.2.7",
+    }
+    status: list[str] = []
+    answer = ReverseProxy(upstream)(environ, lambda s, h, e=None: status.append(s))
+    b"".join(answer)
+    assert status[0].startswith("200")
+    assert seen[-1]["body"] == body
+
+
+def test_the_forwarded_host_comes_from_the_configuration_and_the_proxy_secret_stays_here(
+    upstream,
+) -> None:
+    seen.clear()
+    client = Client(ReverseProxy(upstream, public_host="www.example.com"))
+    client.get(
+        "/free/page",
+        headers={"Host": "evil.example", "X-Bridge-Proxy-Secret": "s3cret"},
+        environ_base={"REMOTE_ADDR": "192.0.2.7"},
+    )
+    sent = seen[-1]["headers"]
+    assert sent["X-Forwarded-Host"] == "www.example.com"
+    assert "X-Bridge-Proxy-Secret" not in sent
