@@ -67,6 +67,8 @@ class StateStore:
         self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         self._migrate()
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -79,6 +81,8 @@ class StateStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
         return conn
 
     @contextmanager
@@ -101,10 +105,12 @@ class StateStore:
                 conn.execute(f"PRAGMA user_version = {number}")
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every thread's connection to the file."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
 
     # --- meta -------------------------------------------------------------------------------
 
@@ -174,16 +180,20 @@ class StateStore:
                     (kind, reference, body, now, now),
                 )
 
-    def due(self, limit: int = 50) -> list[OutboxItem]:
-        rows = (
-            self._connection()
-            .execute(
+    def due(self, limit: int = 50, *, lease: float = 60.0) -> list[OutboxItem]:
+        """Claim up to ``limit`` writes that are due: they are this caller's for ``lease``
+        seconds (another worker or process will not deliver them too); ``done`` or ``failed``
+        settles them, and a crashed worker's claims come due again when the lease ends."""
+        now = self.clock()
+        with self._write() as conn:
+            rows = conn.execute(
                 "SELECT id, kind, reference, payload, attempts, next_try, last_error FROM outbox "
                 "WHERE next_try <= ? ORDER BY next_try, id LIMIT ?",
-                (self.clock(), limit),
+                (now, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET next_try = ? WHERE id = ?", [(now + lease, r[0]) for r in rows]
             )
-            .fetchall()
-        )
         return [
             OutboxItem(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6])
             for row in rows
@@ -196,6 +206,11 @@ class StateStore:
                 "DELETE FROM outbox WHERE id = ? AND payload = ?",
                 (item.id, json.dumps(item.payload, sort_keys=True)),
             )
+
+    def release(self, item: OutboxItem) -> None:
+        """Give a claimed write back untouched (it was not tried): due again at its old time."""
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET next_try = ? WHERE id = ?", (item.next_try, item.id))
 
     def failed(self, item: OutboxItem, error: str, next_try: float) -> None:
         with self._write() as conn:

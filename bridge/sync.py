@@ -151,22 +151,30 @@ class Sync:
                 noticed += 1
 
     def decline_welcome(self, reference: str) -> None:
-        """This customer chose an offer before registering: no welcome offer for them."""
+        """This customer chose an offer before registering: no welcome offer for them (recorded
+        in the state file too, so a sync worker of another process knows it)."""
         self._no_welcome[reference] = None
         while len(self._no_welcome) > 10_000:
             del self._no_welcome[next(iter(self._no_welcome))]
+        self.state.set_meta(f"no-welcome:{reference}", "1")
+
+    def _welcome_declined(self, reference: str) -> bool:
+        return reference in self._no_welcome or bool(self.state.get_meta(f"no-welcome:{reference}"))
 
     # --- the outbox ---------------------------------------------------------------------------
 
     def drain(self, limit: int = 50) -> int:
         """Deliver due outbox writes; return how many were accepted."""
         delivered = 0
-        for item in self.state.due(limit):
+        claimed = self.state.due(limit)
+        for position, item in enumerate(claimed):
             try:
                 self._deliver(item)
             except BillingUnavailable as exc:
                 self._retry_later(item, exc, self._backoff(item.attempts))
-                break  # billing is down: the rest waits too, in order
+                for waiting in claimed[position + 1 :]:  # billing is down: the rest waits too
+                    self.state.release(waiting)
+                break
             except (BillingInvalid, BillingRefused) as exc:
                 log.error("billing refused %s for %s: %s", item.kind, item.reference, exc)
                 self._retry_later(item, exc, REFUSED_RETRY)
@@ -196,7 +204,7 @@ class Sync:
             metadata=payload.get("Metadata"),
         )
         self.state.record_synced(str(payload["UserId"]), reference, str(payload["Fingerprint"]))
-        if result.created and self.welcome_offer and reference not in self._no_welcome:
+        if result.created and self.welcome_offer and not self._welcome_declined(reference):
             try:
                 self._welcome(reference)
             except BillingError as exc:
@@ -206,7 +214,7 @@ class Sync:
 
     def _welcome(self, reference: str) -> None:
         """Start the welcome offer, unless the customer already has a subscription."""
-        if not self.welcome_offer or reference in self._no_welcome:
+        if not self.welcome_offer or self._welcome_declined(reference):
             return
         if self.client.get_subscription(reference) is not None:
             return

@@ -44,15 +44,25 @@ def test_outbox_keeps_writes_until_done(store: StateStore, clock: Clock) -> None
     store.enqueue("usage", "user-1", {"Increment": 1})
     items = store.due()
     assert [i.kind for i in items] == ["upsert", "usage"]
-    store.failed(items[0], "billing down", next_try=clock.now + 60)
-    assert [i.kind for i in store.due()] == ["usage"]
-    clock.now += 60
-    retried = next(i for i in store.due() if i.kind == "upsert")
-    assert retried.attempts == 1
-    assert retried.last_error == "billing down"
-    for item in store.due():
-        store.done(item)
+    upsert, usage = items
+    store.failed(upsert, "billing down", next_try=clock.now + 30)
+    store.done(usage)
+    assert store.due() == [], "the failed write waits for its next try"
+    clock.now += 30
+    retried = store.due()
+    assert [i.kind for i in retried] == ["upsert"]
+    assert retried[0].attempts == 1
+    assert retried[0].last_error == "billing down"
+    store.done(retried[0])
     assert store.outbox_depth() == 0
+
+
+def test_a_claimed_write_is_not_handed_to_a_second_worker(store: StateStore, clock: Clock) -> None:
+    store.enqueue("upsert", "user-1", {"Email": "a@x"})
+    assert len(store.due()) == 1
+    assert store.due() == [], "claimed by the first worker"
+    clock.now += 61  # that worker died without settling it: the lease ran out
+    assert len(store.due()) == 1
 
 
 def test_coalesced_writes_keep_only_the_latest_payload(store: StateStore) -> None:

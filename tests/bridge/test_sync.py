@@ -172,3 +172,14 @@ def test_an_interrupted_bulk_sync_completes_when_run_again(world) -> None:
     again = world.sync.bulk(users, concurrency=2)
     assert (again.created, again.unchanged, again.failed) == (20 - done, done, 0)
     assert len(world.billing.upserts) == 20, "every user pushed exactly once overall"
+
+
+def test_writes_not_tried_during_an_outage_keep_their_turn(world) -> None:
+    for uid in ("1", "2", "3"):
+        world.add(uid, f"u{uid}@example.com")
+        world.sync.observe(uid)
+    world.billing.down = True
+    world.sync.tick()
+    pending = world.state.pending()
+    assert [p.attempts for p in pending] == [1, 0, 0], "only the first was tried"
+    assert pending[1].next_try <= world.clock.now, "the others are due again, not leased away"
