@@ -5,7 +5,8 @@ An adapter answers four questions:
 * ``credential(environ)``: the raw credential of the request (a session cookie's value, a header),
   or None. The gate memoises identities by it, so signatures are not re-checked on every request.
 * ``identify(environ)``: the site user id of the request, or None. It must reject forged, expired
-  and revoked credentials, and never raise on bad input (a tampered cookie is just "nobody").
+  and revoked credentials, and never raise on bad input (a tampered cookie is just "nobody"); when
+  the store it reads is unreachable it raises ``IdentityUnavailable``.
 * ``get_user(id)``: the ``SiteUser`` record, or None when there is no such user.
 * ``iter_users(since=None)``: every user in id order, streamed (for bulk sync).
 
@@ -26,8 +27,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from bridge.errors import BridgeError
+
 UserId = str
 Environ = Mapping[str, Any]
+
+
+class IdentityUnavailable(BridgeError):
+    """The CMS's user or session store cannot be read right now (down, misconfigured).
+
+    Not "nobody": the gate answers 503 "temporarily unavailable" instead of asking a signed-in
+    member to sign in, and the identity memo keeps nothing, so recovery is immediate.
+    """
 
 
 @dataclass(frozen=True)

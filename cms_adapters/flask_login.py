@@ -55,7 +55,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.config import parse_duration
-from cms_adapters.base import Environ, SiteUser, UserId
+from cms_adapters.base import Environ, IdentityUnavailable, SiteUser, UserId
 from cms_adapters.signed_cookie import MAX_COOKIE_LENGTH, cookie_value
 from cms_adapters.sql import MAX_ID_LENGTH, UserTable, create_engine, to_datetime
 
@@ -339,9 +339,12 @@ class FlaskLoginAdapter:
                 return self._identify_remote(environ)
             # in a fresh contextvars context: whatever Flask pushes (even half) dies with it
             return contextvars.copy_context().run(self._identify_in_process, environ)
-        except (SQLAlchemyError, ValueError) as exc:
+        except ValueError as exc:
             log.warning("flask_login adapter: identification failed, anonymous: %s", exc)
             return None
+        except SQLAlchemyError as exc:
+            log.warning("flask_login adapter: the users database cannot be read: %s", exc)
+            raise IdentityUnavailable("the users database cannot be read") from exc
         except Exception as exc:  # the app's own loader may raise anything; never a 500
             # the class only: the message may quote the app's SQL and the id from the cookie
             log.warning(

@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.config import parse_duration
-from cms_adapters.base import Environ, SiteUser, UserId
+from cms_adapters.base import Environ, IdentityUnavailable, SiteUser, UserId
 from cms_adapters.signed_cookie import MAX_COOKIE_LENGTH, SignedCookieAdapter, cookie_credential
 
 log = logging.getLogger(__name__)
@@ -419,9 +419,12 @@ class SqlAdapter:
                 assert self.sessions is not None
                 user = None if token is None else self.sessions.user_of(token)
             return None if user is None else self.users.active_id(user)
-        except (SQLAlchemyError, ValueError) as exc:
+        except ValueError as exc:
             log.warning("sql adapter: identification failed, request is anonymous: %s", exc)
             return None
+        except SQLAlchemyError as exc:
+            log.warning("sql adapter: the users database cannot be read: %s", exc)
+            raise IdentityUnavailable("the users database cannot be read") from exc
 
     def get_user(self, user_id: UserId) -> SiteUser | None:
         return self.users.get(user_id)

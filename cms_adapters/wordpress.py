@@ -59,7 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
-from cms_adapters.base import Environ, SiteUser, UserId
+from cms_adapters.base import Environ, IdentityUnavailable, SiteUser, UserId
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class WordPressAdapter:
                 sessions = connection.execute(self._sessions_query, {"user_id": user.ID}).scalar()
         except SQLAlchemyError as exc:
             log.warning("wordpress: cannot check a login cookie (%s): %s", type(exc).__name__, exc)
-            return None
+            raise IdentityUnavailable("the WordPress database cannot be read") from exc
         if not session_is_live(sessions, cookie.token, now):
             return None
         return str(user.ID)

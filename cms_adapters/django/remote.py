@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from cms_adapters.base import Environ, SiteUser, UserId
+from cms_adapters.base import Environ, IdentityUnavailable, SiteUser, UserId
 from cms_adapters.django import session_data
 
 log = logging.getLogger("bridge.adapters.django")
@@ -119,10 +119,13 @@ class RemoteDjangoAdapter:
             return None
         try:
             return self._identify(key)
-        except (sa.exc.SQLAlchemyError, ValueError, TypeError, OverflowError) as exc:
-            # A store we cannot read is nobody, never a 500; the message may quote the cookie.
+        except (ValueError, TypeError, OverflowError) as exc:
+            # Unreadable session data is nobody, never a 500; the message may quote the cookie.
             log.warning("django session check failed: %s", type(exc).__name__)
             return None
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("django session store cannot be read: %s", type(exc).__name__)
+            raise IdentityUnavailable("the Django database cannot be read") from exc
 
     def _identify(self, key: str) -> UserId | None:
         query = sa.select(self.sessions.c.session_data, self.sessions.c.expire_date).where(

@@ -30,7 +30,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from bridge.config import AdapterConfig
 from bridge.errors import ConfigError
-from cms_adapters.base import MemoisedIdentity
+from cms_adapters.base import IdentityUnavailable, MemoisedIdentity
 from cms_adapters.flask_login import FlaskLoginAdapter, session_identifier, tagged_text
 from tests.cms_adapters.contract import AdapterContract, request
 from tests.cms_adapters.flask_site import PASSWORD, FlaskSite, make_site
@@ -385,7 +385,7 @@ def test_a_one_key_session_flask_escaped_is_read(site_factory: Any) -> None:
     assert world.adapter.identify(request(cookies(session=escaped))) is None
 
 
-def test_database_errors_are_anonymous_and_not_leaked(
+def test_database_errors_are_an_outage_and_not_leaked(
     site_factory: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     site, url = site_factory()
@@ -393,9 +393,11 @@ def test_database_errors_are_anonymous_and_not_leaked(
     user = world.create_user(email="ada@example.com", name="Ada")
     session = world.login(user)
     broken = remote_adapter(site, url, user_table="no_such_table")
-    assert broken.identify(request(session)) is None
+    with pytest.raises(IdentityUnavailable) as caught:  # the gate answers 503, not "sign in"
+        broken.identify(request(session))
     value = session["HTTP_COOKIE"].removeprefix("session=")
     assert value not in caplog.text
+    assert value not in str(caught.value)
 
 
 def test_the_in_process_request_is_not_touched(site_factory: Any) -> None:

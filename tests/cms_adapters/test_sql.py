@@ -22,6 +22,7 @@ from itsdangerous import TimestampSigner
 
 from bridge.config import AdapterConfig
 from bridge.errors import ConfigError
+from cms_adapters.base import IdentityUnavailable
 from cms_adapters.sql import SqlAdapter, to_datetime
 from tests.cms_adapters.contract import AdapterContract, request
 from tests.services import require_mariadb, require_postgres
@@ -291,27 +292,30 @@ def test_iter_users_since_uses_the_change_column(world: SessionTableWorld) -> No
     assert [u.id for u in world.adapter.iter_users(since=since)] == [fresh]
 
 
-def test_database_errors_in_identify_are_anonymous_and_not_leaked(
+def test_database_errors_in_identify_are_an_outage_and_not_leaked(
     world: SessionTableWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     user = world.create_user(email="ada@example.com", name="Ada")
     session = world.login(user)
     sid = world.sid(session)
     world.cms.sessions.drop(world.cms.engine)
-    assert world.adapter.identify(request(session)) is None
-    assert "identification failed" in caplog.text
+    with pytest.raises(IdentityUnavailable) as caught:  # the gate answers 503, not "sign in"
+        world.adapter.identify(request(session))
+    assert "cannot be read" in caplog.text
     assert sid not in caplog.text
+    assert sid not in str(caught.value)
     world.cms.sessions.create(world.cms.engine)
 
 
-def test_an_unreachable_database_is_anonymous(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_database_is_an_outage(caplog: pytest.LogCaptureFixture) -> None:
     adapter = SqlAdapter(
         database_url="postgresql://nobody@127.0.0.1:1/none",
         user_table="users",
         session_table="sessions",
         cookie_name="SID",
     )
-    assert adapter.identify(request({"HTTP_COOKIE": "SID=abcdef"})) is None
+    with pytest.raises(IdentityUnavailable):
+        adapter.identify(request({"HTTP_COOKIE": "SID=abcdef"}))
     assert "abcdef" not in caplog.text
 
 

@@ -19,7 +19,7 @@ from bridge.config import AdapterConfig
 from bridge.errors import ConfigError
 from cms_adapters import registry
 from cms_adapters import wordpress as wordpress_module
-from cms_adapters.base import Adapter, MemoisedIdentity
+from cms_adapters.base import Adapter, IdentityUnavailable, MemoisedIdentity
 from cms_adapters.wordpress import WordPressAdapter, php_cookie, session_is_live
 from tests.cms_adapters.contract import AdapterContract, request
 from tests.cms_adapters.wordpress_fixtures import (
@@ -232,7 +232,7 @@ def test_session_token_validity(session: Any, live: bool) -> None:
     assert session_is_live(meta, "another", NOW) is False
 
 
-def test_a_database_error_is_logged_and_is_nobody(
+def test_a_database_error_is_logged_and_is_an_outage(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     empty = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no WordPress tables
@@ -242,8 +242,11 @@ def test_a_database_error_is_logged_and_is_nobody(
     cookie = wp_generate_auth_cookie(
         "ada", "$P$Babcdefghijklmnop", NOW + 60, "t" * 43, key=LOGGED_IN_KEY, salt=LOGGED_IN_SALT
     )
-    with caplog.at_level(logging.WARNING, logger="cms_adapters.wordpress"):
-        assert adapter.identify(request(world.environ_for(cookie))) is None
+    with (
+        caplog.at_level(logging.WARNING, logger="cms_adapters.wordpress"),
+        pytest.raises(IdentityUnavailable),  # the gate answers 503, not "sign in"
+    ):
+        adapter.identify(request(world.environ_for(cookie)))
     assert "cannot check a login cookie" in caplog.text
     with pytest.raises(SQLAlchemyError):  # a sync must not take an outage for deleted users
         adapter.get_user("1")
@@ -454,7 +457,8 @@ def test_multisite_reads_users_at_the_network_prefix(any_world: WordPressWorld) 
     assert site_two.identify(request(session)) == user
     assert site_two.get_user(user).language == "de_DE"  # type: ignore[union-attr]
     wrong = any_world.make_adapter(table_prefix=f"{any_world.prefix}2_")
-    assert wrong.identify(request(session)) is None  # no such tables: logged, nobody
+    with pytest.raises(IdentityUnavailable):  # no such tables: an outage (503), not "sign in"
+        wrong.identify(request(session))
 
 
 # --- settings -------------------------------------------------------------------------------------

@@ -174,3 +174,26 @@ def test_a_user_store_outage_with_an_offer_choice_pending_is_not_a_500(world) ->
     world.client.set_cookie("bridge_offer", cookie, domain="localhost")
     assert world.get("/free/page").status_code == 200
     assert world.get("/premium/x").status_code == 503
+
+
+def test_a_user_store_outage_is_a_503_and_recovery_is_immediate(world) -> None:
+    from cms_adapters.base import IdentityUnavailable, MemoisedIdentity
+
+    class Flaky:
+        down = True
+
+        def credential(self, environ):  # type: ignore[no-untyped-def]
+            return environ.get("HTTP_X_REMOTE_USER")
+
+        def identify(self, environ):  # type: ignore[no-untyped-def]
+            if self.down:
+                raise IdentityUnavailable("the users database cannot be read")
+            return environ.get("HTTP_X_REMOTE_USER")
+
+    flaky = Flaky()
+    world.gate.identity = MemoisedIdentity(flaky)  # type: ignore[arg-type]
+    response = world.get("/premium/x", user="alice")
+    assert response.status_code == 503, "a member is not asked to sign in because a DB is down"
+    assert MEMBER_CONTENT not in response.data
+    flaky.down = False
+    assert world.get("/premium/x", user="alice").status_code == 200, "nothing was memoised"

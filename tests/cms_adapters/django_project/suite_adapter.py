@@ -23,7 +23,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
-from cms_adapters.base import Adapter  # noqa: E402
+from cms_adapters.base import Adapter, IdentityUnavailable  # noqa: E402
 from cms_adapters.django import (  # noqa: E402
     InProcessDjangoAdapter,
     django_adapter,
@@ -224,11 +224,12 @@ class TestRemote(AdapterContract, DjangoCases):
         world.adapter.clock = lambda: expires.timestamp() + 1
         assert world.adapter.identify(request(session)) is None
 
-    def test_database_down_is_nobody(self, world: DjangoWorld) -> None:
+    def test_database_down_is_an_outage_not_nobody(self, world: DjangoWorld) -> None:
         user = world.create_user(email="ada@example.com", name="Ada")
         session = world.login(user)
         adapter = remote_adapter(session_table="no_such_table")
-        assert adapter.identify(request(session)) is None
+        with pytest.raises(IdentityUnavailable):  # the gate answers 503, not "sign in"
+            adapter.identify(request(session))
 
     @pytest.mark.parametrize(
         "options",
