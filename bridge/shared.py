@@ -158,13 +158,13 @@ class RedisSnapshots:
             generation = self._try(lambda: self.redis.get(self._key("gen", reference)))
             try:
                 state = fetch(reference)
+                self._write(state, generation)  # before the lock goes: waiters then find it
             except BillingError:
                 if cached is not None and self.clock() - cached.fetched_at <= self.stale_ttl:
                     return replace(self._local(cached), stale=True)
                 raise
             finally:
                 self._try(lambda: self._release(lock, token))
-            self._write(state, generation)
             return self._local(state)
 
         return shared_fetch

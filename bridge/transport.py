@@ -13,6 +13,7 @@ and logs carry the path, never the query).
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import logging
@@ -45,6 +46,12 @@ M = TypeVar("M", bound=Model)
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 10_000  # a service that always says "next" must not hang a request thread
+
+
+def basic_auth(agent_key: str, api_key: str) -> str:
+    """``Authorization`` for the reference's Basic auth: agent key as user, API key as password."""
+    token = base64.b64encode(f"{agent_key}:{api_key}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -99,11 +106,12 @@ class ApiTransport:
         self.sleep = sleep
         self.jitter = jitter
         self.session = session or requests.Session()
-        self.session.auth = (agent_key, api_key)
         self.session.headers.update(
             {
                 "Accept": "application/json",
                 "User-Agent": f"proabono-bridge/{__version__}",
+                # Basic auth computed once, not on every call (redirects are never followed).
+                "Authorization": basic_auth(agent_key, api_key),
             }
         )
         try:
