@@ -9,13 +9,15 @@
 ``GET return``              back from a hosted page: rights re-read, 303 to a safe local ``next``
 ``POST webhook``            ProAbono notifications (``bridge.webhooks``): verified, de-duplicated
 ``GET pricing``             the offers grid (``middleware.pricing``), anonymous or signed in
+``POST quote``, ``confirm``  integrated purchasing (``middleware.purchase``), JSON
+``GET/POST purchase``       its ready-made confirmation page
 ==========================  ==========================================================
 
 Links are fetched at click time, used for one redirect and never cached or logged: every answer
 here is ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``. A visitor who is not
 signed in is sent to the login page and comes back to the same endpoint.
 
-What this module does not do: integrated purchasing (a later module).
+What this module does not do: render pages beyond redirects (paywall, pricing, purchase).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bridge.webhooks import MAX_BODY, WebhookResult
 from middleware.http import private_headers, request_target, safe_next, wants_json
 from middleware.paywall import DenyResponse, plain, redirect
 from middleware.pricing import render as render_pricing
+from middleware.purchase import Purchases
 
 if TYPE_CHECKING:
     from middleware.gate import Gate, StartResponse
@@ -62,6 +65,7 @@ class Endpoints:
         self.gate = gate
         self.mount = gate.mount
         self.hosted = gate.bridge.hosted_pages()
+        self.purchases = Purchases(gate)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         sub = str(environ.get("PATH_INFO", ""))[len(self.mount) :]
@@ -93,6 +97,8 @@ class Endpoints:
             return self._webhook(environ, method)
         if name == "pricing":
             return self._pricing(environ, method)
+        if name in ("quote", "confirm", "purchase"):
+            return self.purchases.handle(name, environ, method)
         if action is None and name != "return":
             return plain("404 Not Found", "Not Found\n")
         if method not in ("GET", "HEAD"):

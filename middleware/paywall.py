@@ -6,7 +6,7 @@ reason                     call to action                      where it leads
 login_required             Sign in                             ``login_url?next=<this page>``
 no_subscription            See the offers                      ``<mount>/offers``
 feature_missing            Upgrade                             ``<mount>/offers``
-quota_exhausted            Get more                            ``<mount>/offers``
+quota_exhausted            Get more                            ``<mount>/purchase`` (one more)
 suspended                  Restart my subscription             ``<mount>/restart``
 payment_method_missing     Add a payment method                ``<mount>/payment``
 billing_unavailable        Try again                           this page (503, ``Retry-After``)
@@ -136,9 +136,14 @@ class Paywall:
             for path in templates.glob("paywall*.html"):
                 self._templates[path.name] = Template(path.read_text(encoding="utf-8"))
 
-    def action_url(self, reason: Reason, target: str) -> str:
+    def action_url(self, reason: Reason, target: str, feature: str | None = None) -> str:
         """The local (or configured absolute) URL of the call to action for ``reason``."""
         call = CALLS[reason]
+        if reason is Reason.QUOTA_EXHAUSTED and feature:  # integrated purchasing: buy one more
+            return (
+                f"{self.mount}/purchase?feature={quote(feature, safe='')}&increment=1"
+                f"&next={quote(target, safe='/')}"
+            )
         if reason is Reason.LOGIN_REQUIRED:
             separator = "&" if "?" in self.login_url else "?"
             return f"{self.login_url}{separator}next={quote(target, safe='/')}"
@@ -146,9 +151,9 @@ class Paywall:
             return target
         return f"{self.mount}/{call.endpoint}?next={quote(target, safe='/')}"
 
-    def links(self, reason: Reason, target: str) -> dict[str, str]:
+    def links(self, reason: Reason, target: str, feature: str | None = None) -> dict[str, str]:
         """Absolute URLs for a JSON client: the action for this reason, plus the offers page."""
-        action = urljoin(self.base_url, self.action_url(reason, target))
+        action = urljoin(self.base_url, self.action_url(reason, target, feature))
         links = {"action": action}
         if reason is Reason.LOGIN_REQUIRED:
             links["login"] = action
@@ -170,7 +175,7 @@ class Paywall:
                 "error": reason.value,
                 "feature": feature,
                 "message": call.message,
-                "links": self.links(reason, target),
+                "links": self.links(reason, target, feature),
             }
             body = json.dumps(payload).encode()
             content_type = "application/json"
@@ -188,7 +193,7 @@ class Paywall:
             "title": call.title,
             "message": call.message,
             "action_label": call.label,
-            "action_url": self.action_url(reason, target),
+            "action_url": self.action_url(reason, target, feature),
             "reason": reason.value,
             "feature": feature or "",
         }

@@ -32,6 +32,7 @@ class Site:
                 "rule": [
                     {"path": "/premium/**", "feature": "premium-articles"},
                     {"path": "/pro/**", "feature": "seats"},
+                    {"path": "/downloads/*", "feature": "downloads"},
                 ],
                 "state": {"path": str(tmp / "state.db")},
                 "inject": {"enabled": False},
