@@ -112,6 +112,7 @@ class RedisSnapshots:
         self.channel = f"{prefix}:invalidate"
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
+        self._subscribed = threading.Event()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisSnapshots:
@@ -247,8 +248,12 @@ class RedisSnapshots:
                 try:
                     pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
                     pubsub.subscribe(self.channel)
+                    first = True
                     while not self._stop.is_set():
                         message = pubsub.get_message(timeout=0.25)
+                        if first:  # the server confirmed the subscription (read just now)
+                            self._subscribed.set()
+                            first = False
                         if message and message.get("type") == "message":
                             data = message["data"]
                             on_invalidate(data.decode() if isinstance(data, bytes) else str(data))
@@ -259,6 +264,8 @@ class RedisSnapshots:
 
         self._listener = threading.Thread(target=run, name="proabono-bridge-redis", daemon=True)
         self._listener.start()
+        # Wait (briefly) until subscribed: an invalidation published before would be missed.
+        self._subscribed.wait(2.0)
 
     def stop(self) -> None:
         self._stop.set()
