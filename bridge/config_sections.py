@@ -104,7 +104,6 @@ class RegistrationConfig:
     welcome_offer: str | None = _key(None, check=_no_forbidden)
     register_url: str = _key("/register", check=_local_or_http)
     offer_param: str = _key("offer", check=_offer_param)
-    after_registration: str = _key("offers", check=_one_of("offers", "welcome", "none"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -251,7 +250,7 @@ def _describe(config: Config) -> list[str]:
         f"adapter: {config.adapter.kind}"
         + (f" (options: {', '.join(config.adapter.options)})" if config.adapter.options else ""),
         f"registration: welcome offer {r.welcome_offer or 'none'}, "
-        f"after registration: {r.after_registration}",
+        f"offer chosen before registering via {r.register_url}?{r.offer_param}=",
         f"rules: {len(config.rules)}",
     ]
     for index, rule in enumerate(config.rules):

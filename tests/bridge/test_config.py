@@ -64,7 +64,6 @@ def test_empty_config_gets_every_default(tmp_path: Path) -> None:
     assert dict(config.adapter.options) == {}
     reg = config.registration
     assert (reg.welcome_offer, reg.register_url, reg.offer_param) == (None, "/register", "offer")
-    assert reg.after_registration == "offers"
     assert config.rules == ()
     assert config.inject.enabled
     assert config.inject.banner
@@ -334,11 +333,11 @@ MISTAKES = [
         id="adapter-did-you-mean",
     ),
     pytest.param(
-        {"registration": {"after_registration": "later"}},
-        "registration.after_registration",
-        "offers, welcome, none",
+        {"registration": {"welcome_offer": "free<trial"}},
+        "registration.welcome_offer",
+        "<",
         "",
-        id="after-reg",
+        id="welcome-offer-forbidden-char",
     ),
     pytest.param(
         {"registration": {"offer_param": "my offer"}},
