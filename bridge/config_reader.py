@@ -35,14 +35,15 @@ _MISSING: Any = dataclasses.MISSING
 DURATION_HELP = "use seconds (30, 2.5) or a string like '30s', '5m', '1h', '31d', '1h30m'"
 _NUMBER = r"\d+(?:\.\d+)?"
 _DURATION_TEXT = re.compile(
-    rf"(?:(?P<d>{_NUMBER})d)?\s*(?:(?P<h>{_NUMBER})h)?\s*(?:(?P<m>{_NUMBER})m)?\s*"
-    rf"(?:(?P<s>{_NUMBER})s)?"
+    rf"(?:(?P<w>{_NUMBER})w)?\s*(?:(?P<d>{_NUMBER})d)?\s*(?:(?P<h>{_NUMBER})h)?\s*"
+    rf"(?:(?P<m>{_NUMBER})m)?\s*(?:(?P<s>{_NUMBER})s)?"
 )
-_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+_UNIT_SECONDS = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from ``30``, ``2.5``, ``"30s"``, ``"5m"``, ``"1h"``, ``"31d"`` or ``"1h30m"``.
+    """Seconds from ``30``, ``2.5``, ``"30s"``, ``"5m"``, ``"1h"``, ``"31d"``, ``"2w"`` or
+    ``"1h30m"``.
 
     Raises ``ValueError`` for negative, infinite or unreadable values.
     """

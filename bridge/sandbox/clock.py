@@ -11,20 +11,17 @@ What this module does not do: run what becomes due when time passes (``billing.r
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bridge.config_reader import parse_duration as parse_config_duration
 from bridge.sandbox.store import Store, from_db, to_db
 
 BaseClock = Callable[[], datetime]
 
 OFFSET_KEY = "clock_offset_seconds"
 PINNED_KEY = "clock_pinned"
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def system_clock() -> datetime:
@@ -47,12 +44,8 @@ class FixedClock:
 
 
 def parse_duration(text: str) -> timedelta:
-    """``31d``, ``12h``, ``90m``, ``2w``, ``45s`` or a bare number of seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 31d, 12h, 90m, 2w)")
-    unit = (match.group(2) or "s").lower()
-    return timedelta(seconds=int(match.group(1)) * _UNITS[unit])
+    """``31d``, ``12h``, ``90m``, ``2w``, ``1h30m`` or seconds: the configuration's durations."""
+    return timedelta(seconds=parse_config_duration(text))
 
 
 #: Bumped by every change of a database's clock made in this process, so every clock of that
