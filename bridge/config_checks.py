@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bridge.config_reader import Check, _did_you_mean, _Invalid, _Reader
+from bridge.models import FORBIDDEN_REFERENCE_CHARS
 
-FORBIDDEN_REFERENCE_CHARS = '<>;"=?&'
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 SECRET_KEY_HINT = 'generate one: python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105
 

@@ -92,6 +92,25 @@ WRITABLE_PAYMENT_TYPES = frozenset(
 )
 
 
+# --- references (ReferenceCustomer, ReferenceOffer, ReferenceFeature...) ---
+
+#: The reference's rule for every technical reference: at most 50 characters, none of these.
+FORBIDDEN_REFERENCE_CHARS = '<>;"=?&'
+MAX_REFERENCE_LENGTH = 50
+
+
+def reference_problem(value: str) -> str | None:
+    """Why ``value`` is not a valid reference, or None when it is."""
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_REFERENCE_LENGTH:
+        return f"must be at most {MAX_REFERENCE_LENGTH} characters"
+    bad = sorted(set(value) & set(FORBIDDEN_REFERENCE_CHARS))
+    if bad:
+        return "must not contain " + " ".join(bad)
+    return None
+
+
 # --- dates ---
 
 

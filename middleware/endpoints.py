@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ from middleware.http import private_headers, request_target, safe_next, wants_js
 from middleware.paywall import DenyResponse, plain, redirect
 from middleware.pricing import render as render_pricing
 from middleware.purchase import Purchases
+from middleware.registration import OFFER_REFERENCE
 
 if TYPE_CHECKING:
     from middleware.gate import Gate, StartResponse
@@ -51,7 +51,6 @@ LINK_ACTIONS = {
     "offers": Action.OFFERS,
 }
 SANDBOX_PAGES = ("/sandbox/portal", "/sandbox/static/")
-OFFER_REFERENCE = re.compile(r'[^<>;"=?&/\\\s]{1,50}')
 
 
 def no_referrer(response: DenyResponse) -> DenyResponse:

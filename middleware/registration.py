@@ -22,9 +22,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from bridge.models import FORBIDDEN_REFERENCE_CHARS, MAX_REFERENCE_LENGTH
+
 COOKIE = "bridge_offer"
 MAX_AGE = 24 * 3600
-OFFER_REFERENCE = re.compile(r'[^<>;"=?&/\\\s]{1,50}')
+#: A valid ReferenceOffer that is also safe as one URL path segment (no ``/``, ``\\``, spaces).
+OFFER_REFERENCE = re.compile(
+    rf"[^{re.escape(FORBIDDEN_REFERENCE_CHARS)}/\\\s]{{1,{MAX_REFERENCE_LENGTH}}}"
+)
 
 
 class OfferChoice:

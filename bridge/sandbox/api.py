@@ -24,8 +24,8 @@ from urllib.parse import urlencode
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from bridge.models import format_datetime, parse_datetime
-from bridge.sandbox.catalog import Segment, reference_problem
+from bridge.models import format_datetime, parse_datetime, reference_problem
+from bridge.sandbox.catalog import Segment
 from bridge.sandbox.errors import ApiError, ValidationFailed, invalid
 from bridge.sandbox.links import LinkMaker
 from bridge.sandbox.service import Sandbox

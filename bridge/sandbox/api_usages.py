@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from bridge.models import reference_problem
 from bridge.sandbox import usages
 from bridge.sandbox.api import (
     Args,
@@ -27,7 +28,7 @@ from bridge.sandbox.api import (
     to_date,
 )
 from bridge.sandbox.billing import ensure_billable
-from bridge.sandbox.catalog import Segment, reference_problem
+from bridge.sandbox.catalog import Segment
 from bridge.sandbox.errors import ApiError, ValidationFailed, invalid
 from bridge.sandbox.ledger import (
     Tx,

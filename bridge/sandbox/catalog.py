@@ -16,27 +16,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bridge.models import reference_problem
 from bridge.sandbox.periods import UNITS
 
 FEATURE_TYPES = ("OnOff", "Limitation", "Consumption")
-FORBIDDEN_REFERENCE_CHARS = frozenset('<>;"=?&')
-MAX_REFERENCE_LENGTH = 50
 
 
 class CatalogError(ValueError):
     """The catalog file is unusable; the message names the entry and the key."""
-
-
-def reference_problem(value: str) -> str | None:
-    """Why ``value`` is not a valid reference (the reference's rules), or None when it is."""
-    if not value:
-        return "must not be empty"
-    if len(value) > MAX_REFERENCE_LENGTH:
-        return f"must be at most {MAX_REFERENCE_LENGTH} characters"
-    bad = sorted(set(value) & FORBIDDEN_REFERENCE_CHARS)
-    if bad:
-        return "must not contain " + " ".join(bad)
-    return None
 
 
 @dataclass(frozen=True)
