@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -180,14 +180,6 @@ class CustomerState:
         if right is not None:  # an OnOff right switched off on a subscription we could not read
             return Reason.FEATURE_MISSING
         return Reason.NO_SUBSCRIPTION
-
-    @property
-    def fetched(self) -> datetime:
-        return datetime.fromtimestamp(self.fetched_at, UTC)
-
-    @property
-    def expires(self) -> datetime:
-        return datetime.fromtimestamp(self.expires_at, UTC)
 
 
 def aggregate_rights(usages: Iterable[Usage]) -> dict[str, FeatureRight]:

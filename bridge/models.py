@@ -381,9 +381,6 @@ class OfferFeature(Model):
         return frozenset(p.strip() for p in (self.properties or "").split(",") if p.strip())
 
 
-SubscriptionFeature = OfferFeature
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Offer(Model):
     id: int | None = None

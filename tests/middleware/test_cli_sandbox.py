@@ -23,7 +23,9 @@ def test_advance_moves_the_sandbox_clock_for_every_client_of_the_file(
     assert main(["sandbox", "advance", "15d", "--db", str(db)]) == 0
     assert "sandbox clock is now" in capsys.readouterr().out
     after = client.get_subscription("user-1")
-    assert after is None or not after.is_active, "the 14-day welcome offer is over"
+    assert after is not None
+    assert (after.status, after.state_subscription) == ("Ended", "EndedComplete"), "14 days over"
+    assert client.get_usages("user-1") == [], "and its rights are gone"
 
 
 def test_advance_needs_a_duration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
