@@ -74,3 +74,4 @@ def test_host_header_never_makes_absolute_urls(world) -> None:
         "/premium/x", headers={"Host": "evil.example", "Accept": "application/json"}
     )
     assert b"evil.example" not in response.data
+    assert response.json["links"]["login"].startswith("https://site.example/login?next=")
