@@ -22,9 +22,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from bridge import __version__
 from bridge.errors import (
@@ -46,6 +47,7 @@ M = TypeVar("M", bound=Model)
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 10_000  # a service that always says "next" must not hang a request thread
+_URL_FIX = "use https://api-<IdBusiness>.proabono.com, http://HOST:PORT or sandbox://FILE"
 
 
 def basic_auth(agent_key: str, api_key: str) -> str:
@@ -136,9 +138,22 @@ class ApiTransport:
     # --- plumbing -------------------------------------------------------------------------
 
     def _resolve_base_url(self, url: str) -> str:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # "http://[::1" and the like
+            raise ConfigError(
+                [ConfigProblem("billing.url", f"invalid billing URL {url!r}: {exc}", _URL_FIX)]
+            ) from exc
         if parts.scheme in ("http", "https") and parts.netloc:
-            return url.rstrip("/")
+            # Normalised (IDNA host, quoting) once, as requests would on every call.
+            prepared = requests.PreparedRequest()
+            try:
+                prepared.prepare_url(url.rstrip("/"), None)
+            except requests.RequestException as exc:
+                raise ConfigError(
+                    [ConfigProblem("billing.url", f"invalid billing URL {url!r}: {exc}", _URL_FIX)]
+                ) from exc
+            return str(prepared.url).rstrip("/")
         if parts.scheme == "sandbox":
             path = url[len("sandbox://") :]
             try:
@@ -159,7 +174,7 @@ class ApiTransport:
                 ConfigProblem(
                     "billing.url",
                     f"unsupported billing URL {url!r}",
-                    "use https://api-<IdBusiness>.proabono.com, http://HOST:PORT or sandbox://FILE",
+                    _URL_FIX,
                 )
             ]
         )
@@ -188,17 +203,14 @@ class ApiTransport:
         path, never the query (it may carry references) nor the credentials.
         """
         url = self.base_url + path
+        payload = None if body is None else json.dumps(body).encode("utf-8")
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=None if body is None else json.dumps(body),
-                    headers={"Content-Type": "application/json"} if body is not None else None,
+                response = self.session.send(
+                    self._prepare(method, url, params, payload),
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
@@ -252,6 +264,30 @@ class ApiTransport:
                 response.close()
             self.sleep(delay)
             waited += delay
+
+    def _prepare(
+        self, method: str, url: str, params: Mapping[str, str] | None, body: bytes | None
+    ) -> requests.PreparedRequest:
+        """The request ``Session.request`` would build, without its per-call merging work.
+
+        ``Session.request`` re-merges the session's settings and re-parses the URL on every call
+        (over 100 µs each, a third of a bulk sync). Here the base URL was validated once, paths are
+        our own constants (integers at most) and the query is url-encoded like requests does; the
+        session's headers (authentication included) and hooks still apply. No cookies: the API is
+        stateless.
+        """
+        prepared = requests.PreparedRequest()
+        prepared.method = method
+        prepared.url = f"{url}?{urlencode(params)}" if params else url
+        headers = CaseInsensitiveDict(self.session.headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if body is not None or method not in ("GET", "HEAD"):
+            headers["Content-Length"] = str(len(body or b""))
+        prepared.headers = headers
+        prepared.body = body
+        prepared.prepare_hooks(self.session.hooks)
+        return prepared
 
     @staticmethod
     def _decode(response: requests.Response, method: str, path: str) -> Any:

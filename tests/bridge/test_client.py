@@ -8,6 +8,7 @@ and retries in ``test_client_errors.py``.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from itertools import islice
 from typing import Any
 
 import pytest
+import requests
 
 from bridge.client import ProAbonoClient
 from bridge.errors import ConfigError
@@ -26,7 +28,7 @@ from tests.bridge import (
     test_client_subscriptions,
     test_client_usages,
 )
-from tests.bridge.fake_billing import BASE_URL, FakeBilling, Route, ids
+from tests.bridge.fake_billing import BASE_URL, NO_BODY, FakeBilling, Route, ids
 
 ALL_ROUTES: list[Route] = [
     *test_client_customers.ROUTES,
@@ -129,6 +131,81 @@ def test_an_in_process_url_without_its_transport_module_is_a_config_error(
     assert "embedded sandbox" in problem.message
     assert "not installed" in problem.message
     assert isinstance(caught.value.__cause__, ImportError)
+
+
+def test_an_international_host_is_idna_encoded_once() -> None:
+    with FakeBilling() as fake:
+        fake.api.add(
+            "GET", "https://xn--facturation-lbb.example/v1/Customer", json=payloads.customer()
+        )
+        client = fake.make_client("https://facturation\u00e9.example/")
+
+        assert client.get_customer("cust-42").id == 233700
+
+
+@pytest.mark.parametrize(
+    "url", ["http://exa mple.com", "http://[::1", "https://\u2100.example"], ids=repr
+)
+def test_a_url_that_cannot_be_parsed_is_a_config_error_on_billing_url(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ProAbonoClient(url, "agent", "key")
+
+    [problem] = caught.value.problems
+    assert problem.key == "billing.url"
+    assert "invalid billing URL" in problem.message
+
+
+# --- what goes on the wire -------------------------------------------------------------------
+
+
+def test_a_post_without_body_declares_content_length_zero() -> None:
+    # Servers and proxies answer 411 to a body-less POST without Content-Length.
+    with FakeBilling() as fake:
+        fake.reply("POST", "/v1/Customer/Suspension", payloads.customer())
+        fake.client.suspend_customer("cust-42")
+        [sent] = fake.sent()
+
+    assert sent.body is NO_BODY
+    assert sent.headers["Content-Length"] == "0"
+    assert "Content-Type" not in sent.headers
+
+
+def test_a_json_body_is_utf8_with_its_length_and_type() -> None:
+    with FakeBilling() as fake:
+        fake.reply("POST", "/v1/Customer", payloads.customer(), status=201)
+        fake.client.upsert_customer("cust-42", name="Ren\u00e9e \u00c5str\u00f6m")
+        [call] = fake.api.calls
+
+    raw = call.request.body
+    assert isinstance(raw, bytes)
+    assert json.loads(raw.decode("utf-8"))["Name"] == "Ren\u00e9e \u00c5str\u00f6m"
+    assert call.request.headers["Content-Length"] == str(len(raw))
+    assert call.request.headers["Content-Type"] == "application/json"
+
+
+def test_query_values_are_url_encoded() -> None:
+    with FakeBilling() as fake:
+        fake.reply("GET", "/v1/Customer", payloads.customer())
+        fake.client.get_customer("a b+c/\u00e9")
+        [sent] = fake.sent()
+
+    assert sent.query["ReferenceCustomer"] == "a b+c/\u00e9"
+
+
+def test_the_sessions_headers_and_hooks_apply_to_every_call() -> None:
+    seen: list[int] = []
+    session = requests.Session()
+    session.headers["X-Trace"] = "on"
+    session.hooks["response"].append(lambda response, **_: seen.append(response.status_code))
+    with FakeBilling() as fake:
+        fake.reply("GET", "/v1/Customer", payloads.customer())
+        client = fake.make_client(session=session)
+        client.get_customer("cust-42")
+        [sent] = fake.sent()
+
+    assert sent.headers["X-Trace"] == "on"
+    assert sent.headers["Authorization"].startswith("Basic ")
+    assert seen == [200]
 
 
 # --- paging ----------------------------------------------------------------------------------
