@@ -279,7 +279,13 @@ class ApiTransport:
         prepared = requests.PreparedRequest()
         prepared.method = method
         prepared.url = f"{url}?{urlencode(params)}" if params else url
-        headers = CaseInsensitiveDict(self.session.headers)
+        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(
+            {
+                name: value.decode("latin-1") if isinstance(value, bytes) else value
+                for name, value in self.session.headers.items()
+                if value is not None  # None unsets a header, as in Session.request
+            }
+        )
         if body is not None:
             headers["Content-Type"] = "application/json"
         if body is not None or method not in ("GET", "HEAD"):
