@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Serializer, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from bridge.sandbox.catalog import OfferDef
 from bridge.sandbox.ledger import Row
@@ -42,6 +43,17 @@ class LinkInvalid(Exception):
     """A link token that is malformed, forged, expired, of an unknown purpose or revoked."""
 
 
+_derived_keys: dict[tuple[str | bytes | None, bytes, bytes], bytes] = {}
+
+
+class _LinkSerializer(URLSafeTimedSerializer):
+    """Never compressed: a link payload is a few ids, which zlib never shortens, and setting zlib
+    up costs more than signing. (Compressed tokens, with their leading ".", still load.)"""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))  # compact JSON, then base64
+
+
 class LinkSigner:
     def __init__(
         self, secret: str, clock: Callable[[], datetime], *, max_age: int = DEFAULT_MAX_AGE
@@ -55,8 +67,16 @@ class LinkSigner:
             def get_timestamp(self) -> int:
                 return int(outer_clock().timestamp())
 
+            def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+                # itsdangerous derives the key (an HMAC) on every sign; one per purpose suffices.
+                key = (secret_key, self.secret_keys[-1], self.salt)
+                derived = _derived_keys.get(key)
+                if derived is None:
+                    derived = _derived_keys[key] = super().derive_key(secret_key)
+                return derived
+
         self._serializers = {
-            purpose: URLSafeTimedSerializer(
+            purpose: _LinkSerializer(
                 secret, salt=f"proabono-sandbox.link.{purpose}", signer=ClockSigner
             )
             for purpose in PURPOSES

@@ -17,18 +17,18 @@ The ``timeout`` every client call sends is accepted but cannot interrupt an in-p
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
 from flask import Flask
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 BASE_URL = "http://sandbox.invalid"
 
@@ -69,6 +69,44 @@ def uninstall(path: str | Path) -> Flask | None:
         return _apps.pop(resolve(path), None)
 
 
+def wsgi_environ(request: requests.PreparedRequest, url: str) -> dict[str, Any]:
+    """The WSGI environ (PEP 3333) of a prepared request, built directly: werkzeug's
+    ``EnvironBuilder`` is general-purpose and costs more than the sandbox call itself."""
+    parts = urlsplit(url)
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    data = body if isinstance(body, bytes) else b""
+    host = parts.hostname or "sandbox.invalid"
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": request.method or "GET",
+        "SCRIPT_NAME": "",
+        # PEP 3333: the decoded path, its bytes carried as latin-1 characters.
+        "PATH_INFO": unquote_to_bytes(parts.path or "/").decode("latin-1"),
+        "QUERY_STRING": parts.query,
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(parts.port or (443 if parts.scheme == "https" else 80)),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": parts.scheme or "http",
+        "wsgi.input": io.BytesIO(data),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(data)),
+    }
+    for name, value in request.headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+        elif key != "CONTENT_LENGTH":
+            environ[f"HTTP_{key}"] = value
+    environ.setdefault("HTTP_HOST", parts.netloc or host)
+    return environ
+
+
 class SandboxAdapter(BaseAdapter):
     """A ``requests`` transport adapter that calls a WSGI app in process."""
 
@@ -86,35 +124,29 @@ class SandboxAdapter(BaseAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         url = request.url or ""
-        parts = urlsplit(url)
-        body = request.body
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() != "content-length"]
-        builder = EnvironBuilder(
-            path=parts.path or "/",
-            base_url=f"{parts.scheme}://{parts.netloc}",
-            query_string=parts.query,
-            method=request.method or "GET",
-            headers=headers,
-            data=body if isinstance(body, bytes) else None,
-        )
-        try:
-            environ = builder.get_environ()
-        finally:
-            builder.close()
-        app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
+        status_line: list[str] = []
+        response_headers: list[tuple[str, str]] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            status_line[:] = [status]
+            response_headers[:] = headers
+            return lambda data: None  # the legacy write() callable: the sandbox never uses it
+
+        app_iter = self.app(wsgi_environ(request, url), start_response)
         try:
             content = b"".join(app_iter)
         finally:
             close = getattr(app_iter, "close", None)
             if close is not None:
                 close()
+        status = status_line[0]
         response = requests.Response()
         code, _, reason = status.partition(" ")
         response.status_code = int(code)
         response.reason = reason
-        response.headers = CaseInsensitiveDict(dict(response_headers.items()))
+        response.headers = CaseInsensitiveDict(dict(response_headers))
         response.encoding = get_encoding_from_headers(response.headers)
         response._content = content
         response._content_consumed = True  # type: ignore[attr-defined]

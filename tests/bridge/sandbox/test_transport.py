@@ -77,3 +77,27 @@ def test_default_sandbox_uses_the_demo_catalog_and_keys(
 def test_a_session_not_mounted_never_reaches_the_network() -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get(transport.BASE_URL + "/v1/Customers", timeout=2)
+
+
+def test_the_environ_carries_decoded_paths_unicode_queries_and_headers(
+    tmp_path: Path, cleanup: list[Path]
+) -> None:
+    db = tmp_path / "billing.db"
+    cleanup.append(db)
+    with ProAbonoClient(f"sandbox://{db}", "sandbox-agent", "sandbox-key") as client:
+        client.upsert_customer("zo\u00eb-\u03a9 1", name="Zo\u00eb \u00c5str\u00f6m")
+        assert client.get_customer("zo\u00eb-\u03a9 1").name == "Zo\u00eb \u00c5str\u00f6m"
+    session = requests.Session()
+    base = transport.mount(session, str(db))
+    percent_encoded = session.get(
+        base + "/v1/%43ustomer",
+        params={"ReferenceCustomer": "zo\u00eb-\u03a9 1"},
+        auth=("sandbox-agent", "sandbox-key"),
+        timeout=1,
+    )
+    assert percent_encoded.status_code == 200
+    assert percent_encoded.json()["Name"] == "Zo\u00eb \u00c5str\u00f6m"
+    refused = session.get(
+        base + "/v1/Customer", params={"ReferenceCustomer": "x"}, auth=("a", "b"), timeout=1
+    )
+    assert refused.status_code == 401  # the Authorization header reached the sandbox
