@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -151,82 +151,114 @@ class Model:
     def from_json(cls, data: Any) -> Self:
         if not isinstance(data, Mapping):
             raise TypeError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+        fields, known = _fields(cls)
         values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
-        known: set[str] = set()
-        for name, (key, hint) in _fields(cls).items():
-            known.add(key)
-            if key not in data or data[key] is None:
+        for name, key, convert in fields:
+            raw = data.get(key)
+            if raw is None:
                 continue
-            raw = data[key]
             try:
-                values[name] = _convert(hint, raw)
+                values[name] = convert(raw)
             except (TypeError, ValueError):
                 extra[key] = raw
-        extra.update((key, value) for key, value in data.items() if key not in known)
+        if len(data) > len(values) + len(extra):  # some fields are unknown (or null)
+            extra.update((key, value) for key, value in data.items() if key not in known)
         return cls(**values, extra=extra)
 
 
-_FIELDS: dict[type[Model], dict[str, tuple[str, Any]]] = {}
+Converter = Callable[[Any], Any]
+_FIELDS: dict[type[Model], tuple[tuple[tuple[str, str, Converter], ...], frozenset[str]]] = {}
 
 
-def _fields(cls: type[Model]) -> dict[str, tuple[str, Any]]:
-    """attribute → (JSON name, type hint), computed once per class."""
+def _fields(
+    cls: type[Model],
+) -> tuple[tuple[tuple[str, str, Converter], ...], frozenset[str]]:
+    """(attribute, JSON name, converter) per field and the set of JSON names, once per class."""
     found = _FIELDS.get(cls)
     if found is None:
         hints = typing.get_type_hints(cls)
-        found = {
-            f.name: (cls.JSON_NAMES.get(f.name, json_name(f.name)), hints[f.name])
+        fields = tuple(
+            (f.name, cls.JSON_NAMES.get(f.name, json_name(f.name)), _converter(hints[f.name]))
             for f in dataclasses.fields(cls)
             if f.name != "extra"
-        }
-        _FIELDS[cls] = found
+        )
+        found = _FIELDS[cls] = (fields, frozenset(key for _, key, _ in fields))
     return found
 
 
-def _convert(hint: Any, raw: Any) -> Any:
+def _converter(hint: Any) -> Converter:
+    """The function that reads a JSON value as ``hint`` (built once per field, not per value)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _convert(inner, raw)
+        return _converter(inner)
     if origin is tuple:
-        if not isinstance(raw, list):
-            raise TypeError("expected a list")
-        item = typing.get_args(hint)[0]
-        return tuple(_convert(item, element) for element in raw)
+        item = _converter(typing.get_args(hint)[0])
+
+        def to_tuple(raw: Any) -> Any:
+            if not isinstance(raw, list):
+                raise TypeError("expected a list")
+            return tuple(item(element) for element in raw)
+
+        return to_tuple
     if origin is Mapping or hint is Mapping:
-        if not isinstance(raw, Mapping):
-            raise TypeError("expected an object")
-        return types.MappingProxyType(dict(raw))
+        return _to_mapping
     if isinstance(hint, type) and issubclass(hint, Model):
-        return hint.from_json(raw)
+        return hint.from_json
     if hint is Links:
-        return Links.from_json(raw)
-    if hint is datetime:
-        if not isinstance(raw, str):
-            raise TypeError("expected a date string")
-        return parse_datetime(raw)
-    if hint is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.lower() in ("true", "false"):
-            return raw.lower() == "true"
-        raise TypeError("expected a boolean")
-    if hint is int:
-        if isinstance(raw, bool):
-            raise TypeError("expected an integer")
-        if isinstance(raw, float) and raw.is_integer():
-            return int(raw)
-        if isinstance(raw, int | str):
-            return int(raw)
-        raise TypeError("expected an integer")
-    if hint is str:
-        if isinstance(raw, str):
-            return raw
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return str(raw)
-        raise TypeError("expected a string")
+        return Links.from_json
+    return _SCALARS.get(hint, _as_is)
+
+
+def _as_is(raw: Any) -> Any:
     return raw
+
+
+def _to_mapping(raw: Any) -> Any:
+    if not isinstance(raw, Mapping):
+        raise TypeError("expected an object")
+    return types.MappingProxyType(dict(raw))
+
+
+def _to_datetime(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise TypeError("expected a date string")
+    return parse_datetime(raw)
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise TypeError("expected a boolean")
+
+
+def _to_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise TypeError("expected an integer")
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, int | str):
+        return int(raw)
+    raise TypeError("expected an integer")
+
+
+def _to_str(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return str(raw)
+    raise TypeError("expected a string")
+
+
+_SCALARS: dict[Any, Converter] = {
+    datetime: _to_datetime,
+    bool: _to_bool,
+    int: _to_int,
+    str: _to_str,
+}
 
 
 # --- links ---
