@@ -24,7 +24,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -284,20 +284,30 @@ class Sync:
                 else:
                     summary.updated += 1
 
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            in_flight: set[Future[None]] = set()
+        def changed() -> Iterator[Profile]:
             for user in users:
                 if self.state.fingerprint(user.id) == user.fingerprint:
                     summary.unchanged += 1
                 elif dry_run:
                     summary.updated += 1
                 else:
+                    yield user
+                if progress is not None:
+                    progress(summary)
+
+        if concurrency <= 1 or self.client.in_process:
+            # An in-process sandbox answers under this process's GIL: threads would only add
+            # hand-offs and contention (they halve the rate), so its calls run one by one here.
+            for user in changed():
+                push(user)
+        else:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                in_flight: set[Future[None]] = set()
+                for user in changed():
                     in_flight.add(pool.submit(push, user))
                     if len(in_flight) >= 2 * concurrency:  # stream: never hold every user
                         _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                if progress is not None:
-                    progress(summary)
-            wait(in_flight)
+                wait(in_flight)
         if progress is not None:
             progress(summary)
         return summary

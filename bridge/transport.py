@@ -108,6 +108,8 @@ class ApiTransport:
         self.sleep = sleep
         self.jitter = jitter
         self.session = session or requests.Session()
+        #: True for ``sandbox://``: calls run in this process, under its GIL, not over a network.
+        self.in_process = False
         self.session.headers.update(
             {
                 "Accept": "application/json",
@@ -168,6 +170,7 @@ class ApiTransport:
                         )
                     ]
                 ) from exc
+            self.in_process = True
             return str(transport.mount(self.session, path))
         raise ConfigError(
             [

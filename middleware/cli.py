@@ -114,7 +114,12 @@ class _NoAdapter:
 def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", help="only users registered since this date (YYYY-MM-DD)")
     parser.add_argument("--dry-run", action="store_true", help="count what would be pushed")
-    parser.add_argument("--concurrency", type=int, default=4, help="billing calls at once (4)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="billing calls at once (4; the in-process sandbox takes them one by one)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
 
 from bridge.client import ProAbonoClient
+from bridge.sandbox import transport
+from bridge.sandbox.app import close_app, create_app
 from bridge.state import StateStore
 from bridge.sync import Sync
 from cms_adapters.base import SiteUser
@@ -129,13 +133,68 @@ def test_bulk_sync_is_idempotent(world) -> None:
 
 
 def test_bulk_sync_matches_existing_customers_instead_of_duplicating(world) -> None:
-    world.billing.accounts["user-1"] = world.billing.accounts.setdefault(
-        "user-1",
-        type(world.billing).__dict__
-        and __import__("tests.middleware.billing_double", fromlist=["Account"]).Account(),
-    )
+    world.billing.accounts["user-1"] = Account()
     summary = world.sync.bulk([world.add("1", "a@x.example"), world.add("2", "b@x.example")])
     assert (summary.created, summary.updated) == (1, 1)
+
+
+def test_bulk_sync_against_a_remote_service_overlaps_at_most_concurrency_calls(
+    world, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upsert = world.sync.client.upsert_customer
+    three_in_flight = threading.Barrier(3, timeout=10)  # fails unless 3 calls overlap
+    lock = threading.Lock()
+    in_flight = peak = calls = 0
+
+    def counting_upsert(*args: Any, **kwargs: Any) -> Any:
+        nonlocal in_flight, peak, calls
+        with lock:
+            in_flight += 1
+            calls += 1
+            first = calls <= 3
+            peak = max(peak, in_flight)
+        try:
+            if first:
+                three_in_flight.wait()
+            return upsert(*args, **kwargs)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    monkeypatch.setattr(world.sync.client, "upsert_customer", counting_upsert)
+    users = [world.add(str(i), f"u{i}@example.com") for i in range(1, 41)]
+    summary = world.sync.bulk(users, concurrency=3)
+
+    assert summary.created == 40
+    assert peak == 3
+
+
+def test_bulk_sync_against_the_in_process_sandbox_runs_in_the_calling_thread(
+    tmp_path: Path,
+) -> None:
+    app = create_app(tmp_path / "billing.db", start_webhook_worker=False)
+    threads: set[int] = set()
+    app.before_request(lambda: threads.add(threading.get_ident()))
+    transport.install(tmp_path / "billing.db", app)
+    try:
+        client = ProAbonoClient(
+            f"sandbox://{tmp_path / 'billing.db'}", "sandbox-agent", "sandbox-key"
+        )
+        sync = Sync(
+            client,
+            StateStore(tmp_path / "state.db"),
+            reference_for=lambda uid: f"user-{uid}",
+            get_user=lambda uid: None,
+        )
+        users = [SiteUser(id=str(i), email=f"u{i}@example.com") for i in range(1, 21)]
+        summary = sync.bulk(users, concurrency=4)
+        assert client.get_customer("user-20").email == "u20@example.com"
+    finally:
+        close_app(transport.uninstall(tmp_path / "billing.db") or app)
+
+    assert summary.created == 20
+    # Threads cannot run an in-process service faster (one GIL): they only add hand-offs.
+    assert threads == {threading.get_ident()}
 
 
 def test_bulk_sync_resumes_after_an_outage(world) -> None:
