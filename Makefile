@@ -47,10 +47,11 @@ demo-seed: $(DEMO_STAMP)
 	rm -rf $(DEMO_INSTANCE)
 	$(BIN)/python -m examples.demo_site.seed
 
-# What the gate costs per request, against a bare Flask app in the same run.
+# What the gate costs per request, against a bare Flask app in the same run; bulk sync speed.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gate.py
 	$(BIN)/python benchmarks/gate.py --no-inject
+	$(BIN)/python benchmarks/sync.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
