@@ -23,15 +23,19 @@ MAX_COOKIE_LENGTH = 4096
 
 
 def cookie_value(cookie_header: str, name: str) -> str | None:
-    """The value of cookie ``name`` in a ``Cookie`` header, without parsing the others."""
+    """The value of cookie ``name`` in a ``Cookie`` header, without parsing the others: the first
+    ``name=`` that starts a cookie (only blanks since the previous ``;``), up to the next ``;``."""
     prefix = name + "="
-    for part in cookie_header.split(";"):
-        part = part.strip()
-        if part.startswith(prefix):
-            value = part[len(prefix) :]
+    at = cookie_header.find(prefix)
+    while at >= 0:
+        since = cookie_header.rfind(";", 0, at) + 1
+        if since == at or cookie_header[since:at].isspace():
+            end = cookie_header.find(";", at)
+            value = cookie_header[at + len(prefix) : end if end >= 0 else None].rstrip()
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
             return value
+        at = cookie_header.find(prefix, at + 1)
     return None
 
 

@@ -42,7 +42,7 @@ from middleware.http import (
     wants_json,
     without_headers,
 )
-from middleware.inject import InjectedBody, Notices, injectable, notices_for
+from middleware.inject import NO_NOTICES, Notices, inject_into, injectable, notices_for
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
 from middleware.registration import COOKIE, OfferChoice
@@ -53,10 +53,16 @@ log = logging.getLogger("bridge.gate")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
 
+#: Bounds of the hot-path memos (request shape → rule, snapshot → decision, snapshot → notices).
+MAX_MEMO_ENTRIES = 4096
+MAX_MEMO_TARGET = 1024  # longer paths + queries are matched every time, never memoised
+_UNKNOWN: Any = object()
 
-@dataclass(slots=True)
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """What the gate decided for one request, and why. (Not frozen: that costs ~1 us a field.)"""
+    """What the gate decided for a request, and why. Immutable: one is shared by every request
+    of the same user under the same rule while the user's snapshot lasts."""
 
     allowed: bool
     reason: Reason | None = None
@@ -128,6 +134,9 @@ class Gate:
             else None
         )
         self.endpoints = Endpoints(self)
+        self._routes: dict[tuple[Any, ...], Rule | str | None] = {}
+        self._decisions: dict[tuple[int, int], tuple[CustomerState, Rule, Decision]] = {}
+        self._notices_memo: dict[int, tuple[CustomerState, Notices]] = {}
 
     def add_rule(self, rule: RuleConfig) -> None:
         """Add a rule from Python (precedence is recomputed)."""
@@ -144,7 +153,7 @@ class Gate:
         ):
             return self.endpoints(environ, start_response)
         try:
-            forms = path_forms(environ)
+            rule = self._route(environ, path_info)
         except BadPath as exc:
             return self.send(
                 plain("400 Bad Request", f"Bad request path: {exc}.\n"), environ, start_response
@@ -155,16 +164,14 @@ class Gate:
             detour = self._offer_workflow(environ, start_response)
             if detour is not None:
                 return detour
-        query = environ.get("QUERY_STRING", "")
-        if self.rules.needs_query and environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            query = with_form_body(environ, query)
-        rule = self.rules.match(request_methods(environ), forms, query)
         if rule is None:
             if not self.inject:
                 return self.app(environ, start_response)
             return self._respond(environ, start_response, None, private=False)
         decision, state = self.decide(environ, rule)
         environ["bridge.decision"] = decision
+        environ["bridge.user"] = decision.user
+        environ["bridge.state"] = state
         if log.isEnabledFor(logging.INFO):
             log.info("%s %s: %s", environ.get("REQUEST_METHOD"), path_info, decision.describe())
         if not decision.allowed:
@@ -173,6 +180,48 @@ class Gate:
             for name in CONDITIONAL_HEADERS:
                 environ.pop(name, None)
         return self._respond(environ, start_response, state, private=True)
+
+    def _route(self, environ: dict[str, Any], path_info: str) -> Rule | None:
+        """The rule governing this request (None: no rule), memoised per request shape; raises
+        ``BadPath`` for a path that cannot be canonicalised."""
+        method = environ.get("REQUEST_METHOD") or "GET"
+        query = environ.get("QUERY_STRING") or ""
+        rules = self.rules
+        if (
+            (rules.needs_query and method not in ("GET", "HEAD"))  # form bodies count as query
+            or "HTTP_X_HTTP_METHOD_OVERRIDE" in environ
+            or "HTTP_X_HTTP_METHOD" in environ
+            or "HTTP_X_METHOD_OVERRIDE" in environ
+            or len(path_info) + len(query) > MAX_MEMO_TARGET
+        ):
+            return self._match(environ, rules, query)
+        key = (
+            rules,
+            method,
+            path_info,
+            query,
+            environ.get("RAW_URI") or environ.get("REQUEST_URI"),
+        )
+        found: Rule | str | None = self._routes.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            try:
+                found = self._match(environ, rules, query)
+            except BadPath as exc:
+                found = str(exc)
+            routes = self._routes
+            if len(routes) >= MAX_MEMO_ENTRIES:
+                routes.clear()  # a flood of distinct URLs costs the memo, never memory
+            routes[key] = found
+        if isinstance(found, str):
+            raise BadPath(found)
+        return found
+
+    @staticmethod
+    def _match(environ: dict[str, Any], rules: RuleSet, query: str) -> Rule | None:
+        forms = path_forms(environ)
+        if rules.needs_query and environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            query = with_form_body(environ, query)
+        return rules.match(request_methods(environ), forms, query)
 
     def identify(self, environ: Mapping[str, Any]) -> str | None:
         return self.identity.identify(environ)
@@ -232,23 +281,31 @@ class Gate:
             return Decision(
                 False, Reason.BILLING_UNAVAILABLE, rule=label, user=user, customer=customer
             ), None
+        # A snapshot never changes: its decision for a rule is computed once (the memo holds the
+        # snapshot itself, so an id is never reused while its entry lives).
+        key = (id(state), id(rule))
+        memo = self._decisions.get(key)
+        if memo is not None and memo[0] is state and memo[1] is rule:
+            return memo[2], state
         verdict = state.check(
             rule.config.features,
             require_all=rule.config.require == "all",
             min_remaining=rule.config.min_remaining,
         )
-        return (
-            Decision(
-                verdict.allowed,
-                verdict.reason,
-                verdict.feature,
-                rule=label,
-                user=user,
-                customer=customer,
-                stale=state.stale,
-            ),
-            state,
+        decision = Decision(
+            verdict.allowed,
+            verdict.reason,
+            verdict.feature,
+            rule=label,
+            user=user,
+            customer=customer,
+            stale=state.stale,
         )
+        decisions = self._decisions
+        if len(decisions) >= MAX_MEMO_ENTRIES:
+            decisions.clear()
+        decisions[key] = (state, rule, decision)
+        return decision, state
 
     # --- responses ------------------------------------------------------------------------
 
@@ -286,8 +343,10 @@ class Gate:
     ) -> Iterable[bytes]:
         """Call the site; force private caching on gated paths; inject into HTML pages."""
         found: list[Notices] = []
+        started: list[bool] = []
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started.append(True)
             if private:
                 headers = private_headers(headers)
             if self.inject and injectable(status, headers):
@@ -301,8 +360,8 @@ class Gate:
 
         body: Iterable[bytes] = self.app(environ, start)
         if found:
-            return InjectedBody(body, found[-1], self.marker)
-        if self.inject:  # the site may call start_response on first iteration (a generator)
+            return inject_into(body, found[-1], self.marker)
+        if self.inject and not started:  # the site calls start_response on first iteration
             return _LateInjection(body, found, self.marker)
         return body
 
@@ -320,12 +379,24 @@ class Gate:
             except Exception:  # no banner is better than no page
                 log.debug("no notices: state unavailable", exc_info=True)
                 state = None
-        return notices_for(
+        if state is None:
+            return NO_NOTICES
+        memo = self._notices_memo.get(id(state))
+        if memo is not None and memo[0] is state:
+            return memo[1]
+        notices = notices_for(
             state,
             mount=self.mount,
             now=self.clock(),
             trial_warning=self.config.inject.trial_warning,
         )
+        sub = state.subscription
+        if sub is None or not sub.is_trial:  # a trial's banner depends on the time: not memoised
+            memos = self._notices_memo
+            if len(memos) >= MAX_MEMO_ENTRIES:
+                memos.clear()
+            memos[id(state)] = (state, notices)
+        return notices
 
 
 MAX_FORM_BODY = 1024 * 1024
@@ -362,7 +433,7 @@ class _LateInjection:
             return
         rest = itertools.chain([first], chunks)
         if self._found:
-            yield from InjectedBody(rest, self._found[-1], self._marker)
+            yield from inject_into(rest, self._found[-1], self._marker)
         else:
             yield from rest
 

@@ -38,8 +38,12 @@ def private_headers(headers: Sequence[tuple[str, str]], *, no_store: bool = Fals
     ``Cache-Control`` loses ``public`` / ``s-maxage`` and gains ``private`` (or becomes
     ``no-store``); CDN-specific cache headers are dropped; ``Vary`` gains ``Cookie``.
     """
-    if not no_store and not any(name.lower() in _CACHE_HEADERS for name, _ in headers):
-        return [*headers, _PRIVATE, _VARY_COOKIE]  # the common case: nothing to rewrite
+    if not no_store:
+        for name, _ in headers:
+            if name.lower() in _CACHE_HEADERS:
+                break
+        else:
+            return [*headers, _PRIVATE, _VARY_COOKIE]  # the common case: nothing to rewrite
     out: Headers = []
     directives: list[str] = []
     vary: list[str] = []

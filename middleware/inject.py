@@ -14,15 +14,16 @@ What this module does not do: decide who sees what (``middleware.gate``).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from bridge.entitlements import CustomerState
-from middleware.http import header_value
 
 BODY_END = b"</body>"
+_BODY_END = re.compile(re.escape(BODY_END), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,15 @@ class Notices:
         return self.banner is None and not self.links
 
 
+NO_NOTICES = Notices(None, b"")
+
+
 def notices_for(
     state: CustomerState | None, *, mount: str, now: float, trial_warning: float
 ) -> Notices:
     """What to show: restart when suspended, payment when missing, offers as a trial ends."""
     if state is None:
-        return Notices(None, b"")
+        return NO_NOTICES
     sub = state.subscription
     banner: tuple[str, str, str] | None = None
     links = [("Manage my subscription", f"{mount}/portal")]
@@ -85,18 +89,26 @@ def _links(links: tuple[tuple[str, str], ...]) -> bytes:
 
 
 def injectable(status: str, headers: Iterable[tuple[str, str]]) -> bool:
-    headers = list(headers)
-    content_type = (header_value(headers, "Content-Type") or "").lower()
-    encoding = (header_value(headers, "Content-Encoding") or "identity").lower()
-    return (
-        status.startswith("200")
-        and content_type.startswith("text/html")
-        and encoding
-        in (
-            "identity",
-            "",
-        )
-    )
+    """A 200 ``text/html`` answer without a content coding (one pass over the headers)."""
+    if not status.startswith("200"):
+        return False
+    html_page = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "content-type":
+            html_page = value.lower().startswith("text/html")
+        elif lower == "content-encoding" and value.strip().lower() not in ("identity", ""):
+            return False
+    return html_page
+
+
+def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Iterable[bytes]:
+    """``body`` with the notices in: rewritten at once when it is a list (most frameworks' bodies
+    are: nothing to stream), else streamed chunk by chunk by ``InjectedBody``."""
+    if type(body) is list and len(body) == 1:
+        rewritten, _ = InjectedBody(body, notices, marker).rewrite(body[0], notices.banner is None)
+        return [rewritten]
+    return InjectedBody(body, notices, marker)
 
 
 class InjectedBody:
@@ -114,21 +126,24 @@ class InjectedBody:
         for chunk in self._body:
             if not chunk:
                 continue
-            pending, banner_done = self._rewrite(pending + chunk, banner_done)
+            pending, banner_done = self.rewrite(pending + chunk, banner_done)
             if len(pending) > self._hold:
                 cut = len(pending) - self._hold
                 yield pending[:cut]
                 pending = pending[cut:]
         if pending:
-            pending, _ = self._rewrite(pending, banner_done)
+            pending, _ = self.rewrite(pending, banner_done)
             yield pending
 
-    def _rewrite(self, data: bytes, banner_done: bool) -> tuple[bytes, bool]:
+    def rewrite(self, data: bytes, banner_done: bool) -> tuple[bytes, bool]:
+        """``data`` with the links at every marker and the banner before the first ``</body>``
+        (any case), unless ``banner_done``; returns whether the banner is now in."""
         if self._marker in data:
             data = data.replace(self._marker, self._notices.links)
-        if not banner_done:
-            at = data.lower().find(BODY_END)
-            if at >= 0 and self._notices.banner is not None:
+        if not banner_done and self._notices.banner is not None:
+            found = _BODY_END.search(data)
+            if found is not None:
+                at = found.start()
                 data = data[:at] + self._notices.banner + data[at:]
                 banner_done = True
         return data, banner_done
