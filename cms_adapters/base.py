@@ -71,12 +71,20 @@ class Adapter(Protocol):
     def iter_users(self, since: datetime | None = None) -> Iterator[SiteUser]: ...
 
 
+#: Longest environ value memoised as a credential source (a Cookie header is rarely above 1 KiB).
+MAX_SOURCE_MEMO = 4096
+
+
 class MemoisedIdentity:
     """``identify`` memoised per credential for ``ttl`` seconds (bounded, thread-safe).
 
     Requests without a credential are anonymous at no cost; a credential that identified nobody
     is memoised too, so a flood of forged cookies costs one check each per ``ttl``. Reads take no
     lock (a dict lookup is atomic); when full, the oldest entries go first.
+
+    An adapter whose credential is a function of one environ value alone says so with a
+    ``credential_source`` attribute (``"HTTP_COOKIE"`` for the cookie adapters): repeated requests
+    with the same value are then answered from that value, without extracting the credential.
     """
 
     def __init__(
@@ -94,27 +102,45 @@ class MemoisedIdentity:
         self.max_entries = max_entries
         self.timer = timer
         self._memo: dict[str, tuple[UserId | None, float]] = {}
+        self._source: str | None = getattr(adapter, "credential_source", None)
+        self._by_source: dict[str, tuple[UserId | None, float]] = {}
         self._lock = threading.Lock()
 
     def identify(self, environ: Environ) -> UserId | None:
+        raw = environ.get(self._source) if self._source is not None else None
+        if raw:
+            entry = self._by_source.get(raw)
+            if entry is not None and entry[1] > self.timer():
+                return entry[0]
         credential = self.adapter.credential(environ)
         if credential is None:
             return None
         now = self.timer()
         entry = self._memo.get(credential)
-        if entry is not None and entry[1] > now:
-            return entry[0]
-        user_id = self.adapter.identify(environ)
-        if user_id is not None and self.on_identified is not None:
-            self.on_identified(user_id)  # e.g. lazy sync: must not block
+        if entry is None or entry[1] <= now:
+            user_id = self.adapter.identify(environ)
+            if user_id is not None and self.on_identified is not None:
+                self.on_identified(user_id)  # e.g. lazy sync: must not block
+            entry = (user_id, now + self.ttl)
+            self._remember(self._memo, credential, entry, self.max_entries)
+        if raw and isinstance(raw, str) and len(raw) <= MAX_SOURCE_MEMO:
+            self._remember(self._by_source, raw, entry, self.max_entries)
+        return entry[0]
+
+    def _remember(
+        self,
+        memo: dict[str, tuple[UserId | None, float]],
+        key: str,
+        entry: tuple[UserId | None, float],
+        limit: int,
+    ) -> None:
         with self._lock:
-            memo = self._memo
-            memo.pop(credential, None)
-            while len(memo) >= self.max_entries:
+            memo.pop(key, None)
+            while len(memo) >= limit:
                 del memo[next(iter(memo))]
-            memo[credential] = (user_id, now + self.ttl)
-        return user_id
+            memo[key] = entry
 
     def forget(self) -> None:
         with self._lock:
             self._memo.clear()
+            self._by_source.clear()

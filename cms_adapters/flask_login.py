@@ -210,6 +210,8 @@ def _request_environ(environ: Environ) -> dict[str, Any]:
 class FlaskLoginAdapter:
     """``[adapter] kind = "flask_login"``; remote with ``secret_key``, in process with ``app``."""
 
+    credential_source = "HTTP_COOKIE"  # the credential comes from this header alone
+
     def __init__(
         self,
         *,

@@ -51,6 +51,8 @@ def cookie_credential(environ: Environ, name: str) -> str | None:
 
 
 class SignedCookieAdapter:
+    credential_source = "HTTP_COOKIE"  # the credential comes from this header alone
+
     def __init__(
         self,
         *,

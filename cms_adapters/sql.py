@@ -329,6 +329,8 @@ def _utcnow() -> datetime:
 class SqlAdapter:
     """``[adapter] kind = "sql"``: a users table plus a session table or a signed cookie."""
 
+    credential_source = "HTTP_COOKIE"  # the credential comes from this header alone
+
     def __init__(
         self,
         *,

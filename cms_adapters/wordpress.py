@@ -211,6 +211,8 @@ class WordPressAdapter:
     error. ``clock`` (seconds since the epoch) is injectable for expiry tests.
     """
 
+    credential_source = "HTTP_COOKIE"  # the credential comes from this header alone
+
     def __init__(
         self,
         *,

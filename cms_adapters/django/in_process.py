@@ -44,6 +44,8 @@ def _django_ready() -> None:
 class InProcessDjangoAdapter:
     """See the module docstring."""
 
+    credential_source = "HTTP_COOKIE"  # the credential comes from this header alone
+
     batch_size = 500
 
     def __init__(

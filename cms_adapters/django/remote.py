@@ -59,6 +59,8 @@ def user_pk(user_id: object) -> int | None:
 class RemoteDjangoAdapter:
     """See the module docstring. ``clock`` returns the time (seconds) sessions expire against."""
 
+    credential_source = "HTTP_COOKIE"  # the credential comes from this header alone
+
     batch_size = 500
 
     def __init__(
