@@ -37,12 +37,20 @@ from cms_adapters.base import Adapter, MemoisedIdentity
 from middleware.endpoints import Endpoints
 from middleware.http import (
     CONDITIONAL_HEADERS,
+    header_value,
     private_headers,
     request_target,
     wants_json,
     without_headers,
 )
-from middleware.inject import NO_NOTICES, Notices, inject_into, injectable, notices_for
+from middleware.inject import (
+    NO_NOTICES,
+    Notices,
+    inject_into,
+    injectable,
+    notices_for,
+    rewrite_page,
+)
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
 from middleware.registration import COOKIE, OfferChoice
@@ -55,7 +63,9 @@ StartResponse = Callable[..., Any]
 
 #: Bounds of the hot-path memos (request shape → rule, snapshot → decision, snapshot → notices).
 MAX_MEMO_ENTRIES = 4096
-MAX_MEMO_TARGET = 1024  # longer paths + queries are matched every time, never memoised
+MAX_MEMO_TARGET = 1024
+#: Pages up to this declared length are injected whole and keep a (corrected) Content-Length.
+MAX_HELD_BODY = 1024 * 1024  # longer paths + queries are matched every time, never memoised
 _UNKNOWN: Any = object()
 
 
@@ -341,29 +351,92 @@ class Gate:
         *,
         private: bool,
     ) -> Iterable[bytes]:
-        """Call the site; force private caching on gated paths; inject into HTML pages."""
+        """Call the site; force private caching on gated paths; inject into HTML pages.
+
+        A page to inject into whose ``Content-Length`` the site declared (so the site has it whole
+        already) is rewritten at once and keeps a correct ``Content-Length``: the start of the
+        response is held until the body is read. Other pages are rewritten as they stream, and
+        lose their ``Content-Length``.
+        """
+        if not self.inject:
+            if not private:
+                return self.app(environ, start_response)
+
+            def start_private(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Any:
+                return start_response(status, private_headers(headers), exc_info)
+
+            return self.app(environ, start_private)
+
         found: list[Notices] = []
         started: list[bool] = []
+        held: list[Any] = []  # [status, headers, exc_info] of a response waiting for its body
+        may_hold = [environ.get("REQUEST_METHOD") != "HEAD"]  # a HEAD's length is the GET's
+
+        def release() -> Any:
+            status, headers, exc_info = held
+            held.clear()
+            return start_response(status, without_headers(headers, "Content-Length"), exc_info)
+
+        real_write: list[Any] = []
+
+        def write(data: bytes) -> None:  # the legacy write(): the response must start now
+            if held:
+                real_write.append(release())
+            real_write[-1](data)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             started.append(True)
             if private:
                 headers = private_headers(headers)
-            if self.inject and injectable(status, headers):
+            if injectable(status, headers):
                 notices = self._notices(environ, state)
                 if not notices.empty:
                     found.append(notices)
-                    headers = without_headers(headers, "Content-Length")
                     if not private:  # the page now speaks to one user: no shared cache may keep it
                         headers = private_headers(headers)
+                    length = header_value(headers, "Content-Length")
+                    if (
+                        may_hold[0]
+                        and length is not None
+                        and length.isdigit()
+                        and int(length) <= MAX_HELD_BODY
+                    ):
+                        held[:] = [status, headers, exc_info]
+                        return write
+                    headers = without_headers(headers, "Content-Length")
+            held.clear()
             return start_response(status, headers, exc_info)
 
         body: Iterable[bytes] = self.app(environ, start)
+        may_hold[0] = False
+        if held:
+            return self._rewritten_whole(body, found[-1], held, start_response)
         if found:
             return inject_into(body, found[-1], self.marker)
-        if self.inject and not started:  # the site calls start_response on first iteration
+        if not started:  # the site calls start_response on first iteration
             return _LateInjection(body, found, self.marker)
         return body
+
+    def _rewritten_whole(
+        self,
+        body: Iterable[bytes],
+        notices: Notices,
+        held: list[Any],
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        try:
+            page = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        page = rewrite_page(page, notices, self.marker)
+        status, headers, exc_info = held
+        headers = [*without_headers(headers, "Content-Length"), ("Content-Length", str(len(page)))]
+        start_response(status, headers, exc_info)
+        return [page]
 
     def _notices(self, environ: Mapping[str, Any], state: CustomerState | None) -> Notices:
         """What to inject for this user. On pages no rule gates, only a snapshot already cached

@@ -106,9 +106,13 @@ def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Itera
     """``body`` with the notices in: rewritten at once when it is a list (most frameworks' bodies
     are: nothing to stream), else streamed chunk by chunk by ``InjectedBody``."""
     if type(body) is list and len(body) == 1:
-        rewritten, _ = InjectedBody(body, notices, marker).rewrite(body[0], notices.banner is None)
-        return [rewritten]
+        return [rewrite_page(body[0], notices, marker)]
     return InjectedBody(body, notices, marker)
+
+
+def rewrite_page(page: bytes, notices: Notices, marker: bytes) -> bytes:
+    """A whole page with the notices in."""
+    return InjectedBody((), notices, marker).rewrite(page, notices.banner is None)[0]
 
 
 class InjectedBody:

@@ -83,7 +83,7 @@ def test_suspended_user_sees_a_restart_banner_and_links(billing) -> None:
     assert body.index(b"billing-banner") < body.index(b"</body>")
     assert MARKER not in body
     assert b'<ul class="billing-links"><li><a href="/_billing/portal">' in body
-    assert "Content-Length" not in response.headers
+    assert response.headers["Content-Length"] == str(len(body)), "the length is corrected"
     assert b"pay.example" not in body, "hosted links are never written into pages"
 
 
@@ -158,3 +158,59 @@ def test_generator_sites_that_start_late_are_injected(billing) -> None:
 
     body = get(client_for(late, billing)).data
     assert b"billing-banner" in body
+
+
+class ClosingBody(list[bytes]):
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_page_with_a_declared_length_is_injected_whole_and_closed(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    page = ClosingBody(PAGE)
+    response = get(client_for(page_app(page), billing))
+
+    assert b"billing-banner" in response.data
+    assert response.headers["Content-Length"] == str(len(response.data))
+    assert page.closed
+
+
+def test_a_head_request_keeps_no_length_it_cannot_know(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    client = client_for(page_app(PAGE), billing)
+    client.gate.bridge.state("user-bob")  # type: ignore[attr-defined]
+    response = client.head(
+        "/", headers={"X-Remote-User": "bob"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
+
+    assert response.status_code == 200
+    assert "Content-Length" not in response.headers  # the GET's page would be longer
+
+
+def test_a_page_over_the_held_size_streams_without_a_length(billing, monkeypatch) -> None:
+    monkeypatch.setattr("middleware.gate.MAX_HELD_BODY", 10)
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    response = get(client_for(page_app(PAGE), billing))
+
+    assert b"billing-banner" in response.data
+    assert "Content-Length" not in response.headers
+
+
+def test_a_site_using_the_legacy_write_callable_loses_nothing(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    whole = b"".join(PAGE)
+
+    def legacy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(whole)))]
+        )
+        write(whole[:10])
+        return [whole[10:]]
+
+    response = get(client_for(legacy, billing))
+
+    assert response.data.startswith(whole[:10])
+    assert b"billing-banner" in response.data, "the rest of the page is still injected"
+    assert "Content-Length" not in response.headers
