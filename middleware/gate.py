@@ -37,20 +37,12 @@ from cms_adapters.base import Adapter, MemoisedIdentity
 from middleware.endpoints import Endpoints
 from middleware.http import (
     CONDITIONAL_HEADERS,
-    header_value,
     private_headers,
     request_target,
     wants_json,
     without_headers,
 )
-from middleware.inject import (
-    NO_NOTICES,
-    Notices,
-    inject_into,
-    injectable,
-    notices_for,
-    rewrite_page,
-)
+from middleware.inject import Notices, html_page, inject_into, notices_for, rewrite_page
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
 from middleware.registration import COOKIE, OfferChoice
@@ -146,7 +138,7 @@ class Gate:
         self.endpoints = Endpoints(self)
         self._routes: dict[tuple[Any, ...], Rule | str | None] = {}
         self._decisions: dict[tuple[int, int], tuple[CustomerState, Rule, Decision]] = {}
-        self._notices_memo: dict[int, tuple[CustomerState, Notices]] = {}
+        self._notices_memo: dict[int, tuple[CustomerState, Notices | None]] = {}
 
     def add_rule(self, rule: RuleConfig) -> None:
         """Add a rule from Python (precedence is recomputed)."""
@@ -270,20 +262,20 @@ class Gate:
     def decide(
         self, environ: Mapping[str, Any], rule: Rule
     ) -> tuple[Decision, CustomerState | None]:
-        label = rule.label
         try:
-            user = self.identify(environ)
+            user = self.identity.identify(environ)
         except Exception:  # an adapter's store being down must not become a 500
             log.exception("identifying the user failed")
-            return Decision(False, Reason.BILLING_UNAVAILABLE, rule=label), None
+            return Decision(False, Reason.BILLING_UNAVAILABLE, rule=rule.label), None
         if user is None:
-            return Decision(False, Reason.LOGIN_REQUIRED, rule=label), None
+            return Decision(False, Reason.LOGIN_REQUIRED, rule=rule.label), None
         customer = self.bridge.reference_for(user)
         try:
-            state = self.bridge.state(customer)
+            state = self.bridge.store.get(customer)
         except Exception as exc:  # a BillingError, or an answer we could not read: never a 500
             if not isinstance(exc, BillingError):
                 log.exception("reading the rights of %s failed", customer)
+            label = rule.label
             if rule.config.on_outage == "allow":
                 return Decision(
                     True, rule=label, user=user, customer=customer, outage_pass=True
@@ -306,7 +298,7 @@ class Gate:
             verdict.allowed,
             verdict.reason,
             verdict.feature,
-            rule=label,
+            rule=rule.label,
             user=user,
             customer=customer,
             stale=state.stale,
@@ -388,24 +380,17 @@ class Gate:
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             started.append(True)
-            if private:
+            page = html_page(status, headers)
+            notices = self._notices(environ, state) if page is not None else None
+            if private or notices is not None:  # a page with notices speaks to one user
                 headers = private_headers(headers)
-            if injectable(status, headers):
-                notices = self._notices(environ, state)
-                if not notices.empty:
-                    found.append(notices)
-                    if not private:  # the page now speaks to one user: no shared cache may keep it
-                        headers = private_headers(headers)
-                    length = header_value(headers, "Content-Length")
-                    if (
-                        may_hold[0]
-                        and length is not None
-                        and length.isdigit()
-                        and int(length) <= MAX_HELD_BODY
-                    ):
-                        held[:] = [status, headers, exc_info]
-                        return write
-                    headers = without_headers(headers, "Content-Length")
+            if notices is not None:
+                found.append(notices)
+                length = page[1] if page is not None else None
+                if may_hold[0] and length is not None and length <= MAX_HELD_BODY:
+                    held[:] = [status, headers, exc_info]
+                    return write
+                headers = without_headers(headers, "Content-Length")
             held.clear()
             return start_response(status, headers, exc_info)
 
@@ -438,9 +423,10 @@ class Gate:
         start_response(status, headers, exc_info)
         return [page]
 
-    def _notices(self, environ: Mapping[str, Any], state: CustomerState | None) -> Notices:
-        """What to inject for this user. On pages no rule gates, only a snapshot already cached
-        is used (and a fill started in the background): an ungated page never waits on billing."""
+    def _notices(self, environ: Mapping[str, Any], state: CustomerState | None) -> Notices | None:
+        """What to inject for this user (None: nothing). On pages no rule gates, only a snapshot
+        already cached is used (and a fill started in the background): an ungated page never
+        waits on billing."""
         if state is None:
             try:
                 user = self.identify(environ)
@@ -453,16 +439,17 @@ class Gate:
                 log.debug("no notices: state unavailable", exc_info=True)
                 state = None
         if state is None:
-            return NO_NOTICES
+            return None
         memo = self._notices_memo.get(id(state))
         if memo is not None and memo[0] is state:
             return memo[1]
-        notices = notices_for(
+        rendered = notices_for(
             state,
             mount=self.mount,
             now=self.clock(),
             trial_warning=self.config.inject.trial_warning,
         )
+        notices = None if rendered.empty else rendered
         sub = state.subscription
         if sub is None or not sub.is_trial:  # a trial's banner depends on the time: not memoised
             memos = self._notices_memo

@@ -88,18 +88,22 @@ def _links(links: tuple[tuple[str, str], ...]) -> bytes:
     return f'<ul class="billing-links">{items}</ul>'.encode()
 
 
-def injectable(status: str, headers: Iterable[tuple[str, str]]) -> bool:
-    """A 200 ``text/html`` answer without a content coding (one pass over the headers)."""
+def html_page(status: str, headers: Iterable[tuple[str, str]]) -> tuple[bool, int | None] | None:
+    """For a 200 ``text/html`` answer without a content coding: ``(True, declared length or
+    None)``; None for any other answer (one pass over the headers)."""
     if not status.startswith("200"):
-        return False
-    html_page = False
+        return None
+    html = False
+    length: int | None = None
     for name, value in headers:
         lower = name.lower()
         if lower == "content-type":
-            html_page = value.lower().startswith("text/html")
+            html = value.lower().startswith("text/html")
+        elif lower == "content-length":
+            length = int(value) if value.isdigit() else None
         elif lower == "content-encoding" and value.strip().lower() not in ("identity", ""):
-            return False
-    return html_page
+            return None
+    return (True, length) if html else None
 
 
 def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Iterable[bytes]:
@@ -112,7 +116,21 @@ def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Itera
 
 def rewrite_page(page: bytes, notices: Notices, marker: bytes) -> bytes:
     """A whole page with the notices in."""
-    return InjectedBody((), notices, marker).rewrite(page, notices.banner is None)[0]
+    return _inject(page, notices, marker, notices.banner is None)[0]
+
+
+def _inject(data: bytes, notices: Notices, marker: bytes, banner_done: bool) -> tuple[bytes, bool]:
+    """``data`` with the links at every marker and the banner before the first ``</body>`` (any
+    case), unless ``banner_done``; returns whether the banner is now in."""
+    if marker in data:
+        data = data.replace(marker, notices.links)
+    if not banner_done and notices.banner is not None:
+        found = _BODY_END.search(data)
+        if found is not None:
+            at = found.start()
+            data = data[:at] + notices.banner + data[at:]
+            banner_done = True
+    return data, banner_done
 
 
 class InjectedBody:
@@ -140,17 +158,7 @@ class InjectedBody:
             yield pending
 
     def rewrite(self, data: bytes, banner_done: bool) -> tuple[bytes, bool]:
-        """``data`` with the links at every marker and the banner before the first ``</body>``
-        (any case), unless ``banner_done``; returns whether the banner is now in."""
-        if self._marker in data:
-            data = data.replace(self._marker, self._notices.links)
-        if not banner_done and self._notices.banner is not None:
-            found = _BODY_END.search(data)
-            if found is not None:
-                at = found.start()
-                data = data[:at] + self._notices.banner + data[at:]
-                banner_done = True
-        return data, banner_done
+        return _inject(data, self._notices, self._marker, banner_done)
 
     def close(self) -> None:
         close = getattr(self._body, "close", None)
