@@ -37,12 +37,13 @@ from cms_adapters.base import Adapter, MemoisedIdentity
 from middleware.endpoints import Endpoints
 from middleware.http import (
     CONDITIONAL_HEADERS,
+    PRIVATE,
     private_headers,
     request_target,
     wants_json,
     without_headers,
 )
-from middleware.inject import Notices, html_page, inject_into, notices_for, rewrite_page
+from middleware.inject import Notices, inject_into, notices_for, rewrite_page, scan_headers
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
 from middleware.registration import COOKIE, OfferChoice
@@ -361,67 +362,8 @@ class Gate:
 
             return self.app(environ, start_private)
 
-        found: list[Notices] = []
-        started: list[bool] = []
-        held: list[Any] = []  # [status, headers, exc_info] of a response waiting for its body
-        may_hold = [environ.get("REQUEST_METHOD") != "HEAD"]  # a HEAD's length is the GET's
-
-        def release() -> Any:
-            status, headers, exc_info = held
-            held.clear()
-            return start_response(status, without_headers(headers, "Content-Length"), exc_info)
-
-        real_write: list[Any] = []
-
-        def write(data: bytes) -> None:  # the legacy write(): the response must start now
-            if held:
-                real_write.append(release())
-            real_write[-1](data)
-
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            started.append(True)
-            page = html_page(status, headers)
-            notices = self._notices(environ, state) if page is not None else None
-            if private or notices is not None:  # a page with notices speaks to one user
-                headers = private_headers(headers)
-            if notices is not None:
-                found.append(notices)
-                length = page[1] if page is not None else None
-                if may_hold[0] and length is not None and length <= MAX_HELD_BODY:
-                    held[:] = [status, headers, exc_info]
-                    return write
-                headers = without_headers(headers, "Content-Length")
-            held.clear()
-            return start_response(status, headers, exc_info)
-
-        body: Iterable[bytes] = self.app(environ, start)
-        may_hold[0] = False
-        if held:
-            return self._rewritten_whole(body, found[-1], held, start_response)
-        if found:
-            return inject_into(body, found[-1], self.marker)
-        if not started:  # the site calls start_response on first iteration
-            return _LateInjection(body, found, self.marker)
-        return body
-
-    def _rewritten_whole(
-        self,
-        body: Iterable[bytes],
-        notices: Notices,
-        held: list[Any],
-        start_response: StartResponse,
-    ) -> list[bytes]:
-        try:
-            page = b"".join(body)
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        page = rewrite_page(page, notices, self.marker)
-        status, headers, exc_info = held
-        headers = [*without_headers(headers, "Content-Length"), ("Content-Length", str(len(page)))]
-        start_response(status, headers, exc_info)
-        return [page]
+        response = _PageResponse(self, environ, start_response, state, private)
+        return response.finish(self.app(environ, response.start))
 
     def _notices(self, environ: Mapping[str, Any], state: CustomerState | None) -> Notices | None:
         """What to inject for this user (None: nothing). On pages no rule gates, only a snapshot
@@ -478,13 +420,119 @@ def with_form_body(environ: dict[str, Any], query: str) -> str:
     return f"{query}&{fields}" if query else fields
 
 
+def _index_of(headers: list[tuple[str, str]], lower_name: str) -> int | None:
+    for index, (name, _) in enumerate(headers):
+        if name.lower() == lower_name:
+            return index
+    return None
+
+
+class _PageResponse:
+    """One response of the site while injection is on (see ``Gate._respond``): the site's
+    ``start_response`` goes through ``start``, its body through ``finish``."""
+
+    __slots__ = (
+        "environ",
+        "gate",
+        "held",
+        "may_hold",
+        "notices",
+        "private",
+        "real_write",
+        "start_response",
+        "started",
+        "state",
+    )
+
+    def __init__(
+        self,
+        gate: Gate,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        state: CustomerState | None,
+        private: bool,
+    ) -> None:
+        self.gate = gate
+        self.environ = environ
+        self.start_response = start_response
+        self.state = state
+        self.private = private
+        self.notices: Notices | None = None
+        # (status, headers, exc_info, index of Content-Length) of a response held for its body
+        self.held: tuple[str, list[tuple[str, str]], Any, int] | None = None
+        self.started = False
+        self.may_hold = environ.get("REQUEST_METHOD") != "HEAD"  # a HEAD's length is the GET's
+        self.real_write: Callable[[bytes], Any] | None = None
+
+    def start(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        self.started = True
+        self.held = None
+        html, length_at, cache_headers = scan_headers(status, headers)
+        notices = self.gate._notices(self.environ, self.state) if html else None
+        if self.private or notices is not None:  # a page with notices speaks to one user
+            headers = private_headers(headers) if cache_headers else [*headers, *PRIVATE]
+        if notices is not None:
+            self.notices = notices
+            if self.may_hold and length_at is not None and cache_headers:
+                length_at = _index_of(headers, "content-length")  # private_headers rebuilt them
+            if (
+                self.may_hold
+                and length_at is not None
+                and int(headers[length_at][1]) <= MAX_HELD_BODY
+            ):
+                self.held = (status, headers, exc_info, length_at)
+                return self.write
+            headers = without_headers(headers, "Content-Length")
+        return self.start_response(status, headers, exc_info)
+
+    def write(self, data: bytes) -> None:
+        """The legacy ``write()``: the response must start now (without a length)."""
+        if self.held is not None:
+            status, headers, exc_info, _ = self.held
+            self.held = None
+            self.real_write = self.start_response(
+                status, without_headers(headers, "Content-Length"), exc_info
+            )
+        assert self.real_write is not None
+        self.real_write(data)
+
+    def finish(self, body: Iterable[bytes]) -> Iterable[bytes]:
+        self.may_hold = False
+        if self.held is not None:
+            return self._whole(body, self.held)
+        if self.notices is not None:
+            return inject_into(body, self.notices, self.gate.marker)
+        if not self.started:  # the site calls start_response on first iteration
+            return _LateInjection(body, self)
+        return body
+
+    def _whole(
+        self, body: Iterable[bytes], held: tuple[str, list[tuple[str, str]], Any, int]
+    ) -> list[bytes]:
+        """The page read whole (the site has it whole: it declared its length), rewritten, and
+        started with its new length."""
+        try:
+            page = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        assert self.notices is not None
+        page = rewrite_page(page, self.notices, self.gate.marker)
+        status, headers, exc_info, length_at = held
+        headers = headers.copy()
+        headers[length_at] = ("Content-Length", str(len(page)))
+        self.held = None
+        self.start_response(status, headers, exc_info)
+        return [page]
+
+
 class _LateInjection:
     """For sites that call start_response only when their body is first iterated."""
 
-    def __init__(self, body: Iterable[bytes], found: list[Notices], marker: bytes) -> None:
+    def __init__(self, body: Iterable[bytes], response: _PageResponse) -> None:
         self._body = body
-        self._found = found
-        self._marker = marker
+        self._response = response
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._body)
@@ -492,8 +540,9 @@ class _LateInjection:
         if first is None:
             return
         rest = itertools.chain([first], chunks)
-        if self._found:
-            yield from inject_into(rest, self._found[-1], self._marker)
+        notices = self._response.notices
+        if notices is not None:
+            yield from inject_into(rest, notices, self._response.gate.marker)
         else:
             yield from rest
 

@@ -26,9 +26,12 @@ CONDITIONAL_HEADERS = (
     "HTTP_IF_RANGE",
     "HTTP_RANGE",
 )
-_CACHE_HEADERS = frozenset({"cache-control", "vary"}) | CDN_CACHE_HEADERS
+#: Response headers (lower-case) that ``private_headers`` rewrites or drops.
+CACHE_HEADERS = frozenset({"cache-control", "vary"}) | CDN_CACHE_HEADERS
 _PRIVATE = ("Cache-Control", "private")
 _VARY_COOKIE = ("Vary", "Cookie")
+#: What a response without cache headers of its own gains on a gated path.
+PRIVATE = (_PRIVATE, _VARY_COOKIE)
 _SHARED_DIRECTIVES = re.compile(r"^\s*(public|s-maxage\s*=.*|proxy-revalidate)\s*$", re.I)
 
 
@@ -40,7 +43,7 @@ def private_headers(headers: Sequence[tuple[str, str]], *, no_store: bool = Fals
     """
     if not no_store:
         for name, _ in headers:
-            if name.lower() in _CACHE_HEADERS:
+            if name.lower() in CACHE_HEADERS:
                 break
         else:
             return [*headers, _PRIVATE, _VARY_COOKIE]  # the common case: nothing to rewrite

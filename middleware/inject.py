@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from bridge.entitlements import CustomerState
+from middleware.http import CACHE_HEADERS
 
 BODY_END = b"</body>"
 _BODY_END = re.compile(re.escape(BODY_END), re.IGNORECASE)
@@ -88,22 +89,25 @@ def _links(links: tuple[tuple[str, str], ...]) -> bytes:
     return f'<ul class="billing-links">{items}</ul>'.encode()
 
 
-def html_page(status: str, headers: Iterable[tuple[str, str]]) -> tuple[bool, int | None] | None:
-    """For a 200 ``text/html`` answer without a content coding: ``(True, declared length or
-    None)``; None for any other answer (one pass over the headers)."""
-    if not status.startswith("200"):
-        return None
+def scan_headers(status: str, headers: Sequence[tuple[str, str]]) -> tuple[bool, int | None, bool]:
+    """One pass over a response's headers: whether it is a page to inject into (a 200
+    ``text/html`` answer without a content coding), the index of a valid ``Content-Length``
+    (None: none), whether it carries cache headers ``private_headers`` must rewrite."""
     html = False
-    length: int | None = None
-    for name, value in headers:
+    length_at: int | None = None
+    cache_headers = False
+    for index, (name, value) in enumerate(headers):
         lower = name.lower()
         if lower == "content-type":
             html = value.lower().startswith("text/html")
         elif lower == "content-length":
-            length = int(value) if value.isdigit() else None
-        elif lower == "content-encoding" and value.strip().lower() not in ("identity", ""):
-            return None
-    return (True, length) if html else None
+            length_at = index if value.isdigit() else None
+        elif lower == "content-encoding":
+            if value.strip().lower() not in ("identity", ""):
+                return False, length_at, True  # never touched: cache headers rewritten anyway
+        elif lower in CACHE_HEADERS:
+            cache_headers = True
+    return html and status.startswith("200"), length_at, cache_headers
 
 
 def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Iterable[bytes]:

@@ -214,3 +214,14 @@ def test_a_site_using_the_legacy_write_callable_loses_nothing(billing) -> None:
     assert response.data.startswith(whole[:10])
     assert b"billing-banner" in response.data, "the rest of the page is still injected"
     assert "Content-Length" not in response.headers
+
+
+def test_a_public_page_with_notices_becomes_private_and_keeps_a_correct_length(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+    app = page_app(PAGE, **{"Cache-Control": "public, s-maxage=600", "Vary": "Accept"})
+    response = get(client_for(app, billing))
+
+    assert b"billing-banner" in response.data
+    assert response.headers["Content-Length"] == str(len(response.data))
+    assert response.headers["Cache-Control"] == "private"
+    assert response.headers["Vary"] == "Accept, Cookie"
