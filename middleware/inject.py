@@ -1,9 +1,11 @@
-"""Streaming HTML injection: a lifecycle banner before ``</body>`` and a links block at a marker.
+"""HTML injection: a lifecycle banner before ``</body>`` and a links block at a marker.
 
-The response is never buffered whole: chunks pass through as they come, holding back only the few
-bytes that could be the start of a marker or of ``</body>`` split across two chunks. Only
-uncompressed ``text/html`` answers with status 200 are touched; their ``Content-Length`` is dropped
-(the server then streams or closes the connection).
+Only uncompressed ``text/html`` answers with status 200 are touched. A page whose length the site
+declared (it has the page whole already) is rewritten in one piece and gets its new
+``Content-Length`` (``rewrite_page``; the gate holds the start of the response for it). Any other
+page streams through ``InjectedBody``: never buffered whole, chunks pass as they come, holding back
+only the few bytes that could be the start of a marker or of ``</body>`` split across two chunks;
+its ``Content-Length`` is dropped (the server then streams or closes the connection).
 
 What the banner and links say comes from ``Notices`` (built from the user's snapshot by the gate);
 every link points at the bridge's own endpoints, never at a hosted page.
