@@ -50,7 +50,6 @@ demo-seed: $(DEMO_STAMP)
 # What the gate costs per request, against a bare Flask app in the same run; bulk sync speed.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gate.py
-	$(BIN)/python benchmarks/gate.py --no-inject
 	$(BIN)/python benchmarks/sync.py
 
 clean:
