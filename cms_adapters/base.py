@@ -108,7 +108,7 @@ class MemoisedIdentity:
 
     def identify(self, environ: Environ) -> UserId | None:
         raw = environ.get(self._source) if self._source is not None else None
-        if raw:
+        if raw and isinstance(raw, str):
             entry = self._by_source.get(raw)
             if entry is not None and entry[1] > self.timer():
                 return entry[0]

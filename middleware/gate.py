@@ -56,9 +56,9 @@ StartResponse = Callable[..., Any]
 
 #: Bounds of the hot-path memos (request shape → rule, snapshot → decision, snapshot → notices).
 MAX_MEMO_ENTRIES = 4096
-MAX_MEMO_TARGET = 1024
+MAX_MEMO_TARGET = 1024  # longer paths + queries are matched every time, never memoised
 #: Pages up to this declared length are injected whole and keep a (corrected) Content-Length.
-MAX_HELD_BODY = 1024 * 1024  # longer paths + queries are matched every time, never memoised
+MAX_HELD_BODY = 1024 * 1024
 _UNKNOWN: Any = object()
 
 
