@@ -43,7 +43,7 @@ from middleware.http import (
     wants_json,
     without_headers,
 )
-from middleware.inject import Notices, inject_into, notices_for, rewrite_page, scan_headers
+from middleware.inject import Notices, inject_into, inject_page, notices_for, scan_headers
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
 from middleware.registration import COOKIE, OfferChoice
@@ -468,7 +468,14 @@ class _PageResponse:
         self.started = True
         self.held = None
         html, length_at, cache_headers = scan_headers(status, headers)
-        notices = self.gate._notices(self.environ, self.state) if html else None
+        notices = None
+        if html:
+            state = self.state
+            memo = self.gate._notices_memo.get(id(state)) if state is not None else None
+            if memo is not None and memo[0] is state:
+                notices = memo[1]  # the common case, looked up here: this runs on every page
+            else:
+                notices = self.gate._notices(self.environ, state)
         if self.private or notices is not None:  # a page with notices speaks to one user
             headers = private_headers(headers) if cache_headers else [*headers, *PRIVATE]
         if notices is not None:
@@ -518,7 +525,7 @@ class _PageResponse:
             if close is not None:
                 close()
         assert self.notices is not None
-        page = rewrite_page(page, self.notices, self.gate.marker)
+        page = inject_page(page, self.notices, self.gate.marker)[0]
         status, headers, exc_info, length_at = held
         headers = headers.copy()
         headers[length_at] = ("Content-Length", str(len(page)))

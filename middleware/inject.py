@@ -122,10 +122,12 @@ def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Itera
 
 def rewrite_page(page: bytes, notices: Notices, marker: bytes) -> bytes:
     """A whole page with the notices in."""
-    return _inject(page, notices, marker, notices.banner is None)[0]
+    return inject_page(page, notices, marker)[0]
 
 
-def _inject(data: bytes, notices: Notices, marker: bytes, banner_done: bool) -> tuple[bytes, bool]:
+def inject_page(
+    data: bytes, notices: Notices, marker: bytes, banner_done: bool = False
+) -> tuple[bytes, bool]:
     """``data`` with the links at every marker and the banner before the first ``</body>`` (any
     case), unless ``banner_done``; returns whether the banner is now in."""
     if marker in data:
@@ -164,7 +166,7 @@ class InjectedBody:
             yield pending
 
     def rewrite(self, data: bytes, banner_done: bool) -> tuple[bytes, bool]:
-        return _inject(data, self._notices, self._marker, banner_done)
+        return inject_page(data, self._notices, self._marker, banner_done)
 
     def close(self) -> None:
         close = getattr(self._body, "close", None)
