@@ -122,9 +122,9 @@ class MemoisedIdentity:
             if user_id is not None and self.on_identified is not None:
                 self.on_identified(user_id)  # e.g. lazy sync: must not block
             entry = (user_id, now + self.ttl)
-            self._remember(self._memo, credential, entry, self.max_entries)
+            self._remember(self._memo, credential, entry)
         if raw and isinstance(raw, str) and len(raw) <= MAX_SOURCE_MEMO:
-            self._remember(self._by_source, raw, entry, self.max_entries)
+            self._remember(self._by_source, raw, entry)
         return entry[0]
 
     def _remember(
@@ -132,11 +132,10 @@ class MemoisedIdentity:
         memo: dict[str, tuple[UserId | None, float]],
         key: str,
         entry: tuple[UserId | None, float],
-        limit: int,
     ) -> None:
         with self._lock:
             memo.pop(key, None)
-            while len(memo) >= limit:
+            while len(memo) >= self.max_entries:
                 del memo[next(iter(memo))]
             memo[key] = entry
 

@@ -37,7 +37,7 @@ from cms_adapters.base import Adapter, MemoisedIdentity
 from middleware.endpoints import Endpoints
 from middleware.http import (
     CONDITIONAL_HEADERS,
-    PRIVATE,
+    header_index,
     private_headers,
     request_target,
     wants_json,
@@ -420,13 +420,6 @@ def with_form_body(environ: dict[str, Any], query: str) -> str:
     return f"{query}&{fields}" if query else fields
 
 
-def _index_of(headers: list[tuple[str, str]], lower_name: str) -> int | None:
-    for index, (name, _) in enumerate(headers):
-        if name.lower() == lower_name:
-            return index
-    return None
-
-
 class _PageResponse:
     """One response of the site while injection is on (see ``Gate._respond``): the site's
     ``start_response`` goes through ``start``, its body through ``finish``."""
@@ -468,20 +461,13 @@ class _PageResponse:
         self.started = True
         self.held = None
         html, length_at, cache_headers = scan_headers(status, headers)
-        notices = None
-        if html:
-            state = self.state
-            memo = self.gate._notices_memo.get(id(state)) if state is not None else None
-            if memo is not None and memo[0] is state:
-                notices = memo[1]  # the common case, looked up here: this runs on every page
-            else:
-                notices = self.gate._notices(self.environ, state)
+        notices = self.gate._notices(self.environ, self.state) if html else None
         if self.private or notices is not None:  # a page with notices speaks to one user
-            headers = private_headers(headers) if cache_headers else [*headers, *PRIVATE]
+            headers = private_headers(headers, has_cache_headers=cache_headers)
         if notices is not None:
             self.notices = notices
             if self.may_hold and length_at is not None and cache_headers:
-                length_at = _index_of(headers, "content-length")  # private_headers rebuilt them
+                length_at = header_index(headers, "Content-Length")  # private_headers rebuilt them
             if (
                 self.may_hold
                 and length_at is not None

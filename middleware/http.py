@@ -30,23 +30,29 @@ CONDITIONAL_HEADERS = (
 CACHE_HEADERS = frozenset({"cache-control", "vary"}) | CDN_CACHE_HEADERS
 _PRIVATE = ("Cache-Control", "private")
 _VARY_COOKIE = ("Vary", "Cookie")
-#: What a response without cache headers of its own gains on a gated path.
-PRIVATE = (_PRIVATE, _VARY_COOKIE)
 _SHARED_DIRECTIVES = re.compile(r"^\s*(public|s-maxage\s*=.*|proxy-revalidate)\s*$", re.I)
 
 
-def private_headers(headers: Sequence[tuple[str, str]], *, no_store: bool = False) -> Headers:
+def private_headers(
+    headers: Sequence[tuple[str, str]],
+    *,
+    no_store: bool = False,
+    has_cache_headers: bool | None = None,
+) -> Headers:
     """``headers`` made safe for a response that depends on who asks.
 
     ``Cache-Control`` loses ``public`` / ``s-maxage`` and gains ``private`` (or becomes
-    ``no-store``); CDN-specific cache headers are dropped; ``Vary`` gains ``Cookie``.
+    ``no-store``); CDN-specific cache headers are dropped; ``Vary`` gains ``Cookie``. A caller
+    that already looked for ``CACHE_HEADERS`` passes what it found as ``has_cache_headers``.
     """
-    if not no_store:
-        for name, _ in headers:
+    if has_cache_headers is None:
+        has_cache_headers = False
+        for name, _ in headers:  # a loop, not any(): this runs on every gated response
             if name.lower() in CACHE_HEADERS:
+                has_cache_headers = True
                 break
-        else:
-            return [*headers, _PRIVATE, _VARY_COOKIE]  # the common case: nothing to rewrite
+    if not no_store and not has_cache_headers:
+        return [*headers, _PRIVATE, _VARY_COOKIE]  # the common case: nothing to rewrite
     out: Headers = []
     directives: list[str] = []
     vary: list[str] = []
@@ -101,11 +107,12 @@ def wants_json(environ: Mapping[str, Any]) -> bool:
     return ("json" in accept) and "text/html" not in accept
 
 
-def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+def header_index(headers: Sequence[tuple[str, str]], name: str) -> int | None:
+    """Where the first header ``name`` (any case) is in ``headers``; None when absent."""
     lower = name.lower()
-    for key, value in headers:
+    for index, (key, _) in enumerate(headers):
         if key.lower() == lower:
-            return value
+            return index
     return None
 
 

@@ -2,7 +2,7 @@
 
 Only uncompressed ``text/html`` answers with status 200 are touched. A page whose length the site
 declared (it has the page whole already) is rewritten in one piece and gets its new
-``Content-Length`` (``rewrite_page``; the gate holds the start of the response for it). Any other
+``Content-Length`` (``inject_page``; the gate holds the start of the response for it). Any other
 page streams through ``InjectedBody``: never buffered whole, chunks pass as they come, holding back
 only the few bytes that could be the start of a marker or of ``</body>`` split across two chunks;
 its ``Content-Length`` is dropped (the server then streams or closes the connection).
@@ -116,13 +116,8 @@ def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Itera
     """``body`` with the notices in: rewritten at once when it is a list (most frameworks' bodies
     are: nothing to stream), else streamed chunk by chunk by ``InjectedBody``."""
     if type(body) is list and len(body) == 1:
-        return [rewrite_page(body[0], notices, marker)]
+        return [inject_page(body[0], notices, marker)[0]]
     return InjectedBody(body, notices, marker)
-
-
-def rewrite_page(page: bytes, notices: Notices, marker: bytes) -> bytes:
-    """A whole page with the notices in."""
-    return inject_page(page, notices, marker)[0]
 
 
 def inject_page(
@@ -156,17 +151,16 @@ class InjectedBody:
         for chunk in self._body:
             if not chunk:
                 continue
-            pending, banner_done = self.rewrite(pending + chunk, banner_done)
+            pending, banner_done = inject_page(
+                pending + chunk, self._notices, self._marker, banner_done
+            )
             if len(pending) > self._hold:
                 cut = len(pending) - self._hold
                 yield pending[:cut]
                 pending = pending[cut:]
         if pending:
-            pending, _ = self.rewrite(pending, banner_done)
+            pending, _ = inject_page(pending, self._notices, self._marker, banner_done)
             yield pending
-
-    def rewrite(self, data: bytes, banner_done: bool) -> tuple[bytes, bool]:
-        return inject_page(data, self._notices, self._marker, banner_done)
 
     def close(self) -> None:
         close = getattr(self._body, "close", None)

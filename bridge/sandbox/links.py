@@ -43,9 +43,6 @@ class LinkInvalid(Exception):
     """A link token that is malformed, forged, expired, of an unknown purpose or revoked."""
 
 
-_derived_keys: dict[tuple[str | bytes | None, bytes, bytes], bytes] = {}
-
-
 class _LinkSerializer(URLSafeTimedSerializer):
     """Never compressed: a link payload is a few ids, which zlib never shortens, and setting zlib
     up costs more than signing. (Compressed tokens, with their leading ".", still load.)"""
@@ -62,6 +59,7 @@ class LinkSigner:
             raise ValueError("link tokens must expire")
         self.max_age = max_age
         outer_clock = clock
+        derived_keys: dict[tuple[str | bytes | None, bytes, bytes], bytes] = {}
 
         class ClockSigner(TimestampSigner):
             def get_timestamp(self) -> int:
@@ -70,9 +68,9 @@ class LinkSigner:
             def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
                 # itsdangerous derives the key (an HMAC) on every sign; one per purpose suffices.
                 key = (secret_key, self.secret_keys[-1], self.salt)
-                derived = _derived_keys.get(key)
+                derived = derived_keys.get(key)
                 if derived is None:
-                    derived = _derived_keys[key] = super().derive_key(secret_key)
+                    derived = derived_keys[key] = super().derive_key(secret_key)
                 return derived
 
         self._serializers = {

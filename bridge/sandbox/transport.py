@@ -126,17 +126,18 @@ class SandboxAdapter(BaseAdapter):
         url = request.url or ""
         status_line: list[str] = []
         response_headers: list[tuple[str, str]] = []
+        written: list[bytes] = []  # what the legacy write() callable was given, if anything
 
         def start_response(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
             status_line[:] = [status]
             response_headers[:] = headers
-            return lambda data: None  # the legacy write() callable: the sandbox never uses it
+            return written.append
 
         app_iter = self.app(wsgi_environ(request, url), start_response)
         try:
-            content = b"".join(app_iter)
+            content = b"".join([*written, *app_iter])
         finally:
             close = getattr(app_iter, "close", None)
             if close is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -101,3 +102,16 @@ def test_the_environ_carries_decoded_paths_unicode_queries_and_headers(
         base + "/v1/Customer", params={"ReferenceCustomer": "x"}, auth=("a", "b"), timeout=1
     )
     assert refused.status_code == 401  # the Authorization header reached the sandbox
+
+
+def test_what_an_app_writes_through_the_legacy_write_callable_is_kept() -> None:
+    def legacy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written ")
+        return [b"returned"]
+
+    session = requests.Session()
+    session.mount(transport.BASE_URL, transport.SandboxAdapter(legacy))  # type: ignore[arg-type]
+    response = session.get(transport.BASE_URL + "/anything", timeout=1)
+
+    assert response.content == b"written returned"
