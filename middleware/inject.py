@@ -125,8 +125,7 @@ def inject_page(
 ) -> tuple[bytes, bool]:
     """``data`` with the links at every marker and the banner before the first ``</body>`` (any
     case), unless ``banner_done``; returns whether the banner is now in."""
-    if marker in data:
-        data = data.replace(marker, notices.links)
+    data = data.replace(marker, notices.links)  # the same object back when there is no marker
     if not banner_done and notices.banner is not None:
         found = _BODY_END.search(data)
         if found is not None:
