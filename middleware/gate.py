@@ -421,19 +421,23 @@ def with_form_body(environ: dict[str, Any], query: str) -> str:
 
 
 class _PageResponse:
-    """One response of the site while injection is on (see ``Gate._respond``): the site's
-    ``start_response`` goes through ``start``, its body through ``finish``."""
+    """One response of the site while injection is on (see ``Gate._respond``).
+
+    The site's ``start_response`` is only recorded (``start``); what to send is worked out once the
+    site has returned its body (``finish``), so that a page of declared length is read, rewritten
+    and started in one step. A site that writes through the legacy ``write()`` or starts its
+    response while its body is iterated gets the streaming rewrite (``_send_streamed``) instead.
+    """
 
     __slots__ = (
         "environ",
         "gate",
         "held",
-        "may_hold",
         "notices",
         "private",
         "real_write",
+        "sent",
         "start_response",
-        "started",
         "state",
     )
 
@@ -449,75 +453,84 @@ class _PageResponse:
         self.environ = environ
         self.start_response = start_response
         self.state = state
-        self.private = private
+        self.private = private  # a gated path: cache headers made private
+        self.held: tuple[str, list[tuple[str, str]], Any] | None = None
         self.notices: Notices | None = None
-        # (status, headers, exc_info, index of Content-Length) of a response held for its body
-        self.held: tuple[str, list[tuple[str, str]], Any, int] | None = None
-        self.started = False
-        self.may_hold = environ.get("REQUEST_METHOD") != "HEAD"  # a HEAD's length is the GET's
+        self.sent = False
         self.real_write: Callable[[bytes], Any] | None = None
 
     def start(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        self.started = True
-        self.held = None
-        html, length_at, cache_headers = scan_headers(status, headers)
-        notices = self.gate._notices(self.environ, self.state) if html else None
-        if self.private or notices is not None:  # a page with notices speaks to one user
-            headers = private_headers(headers, has_cache_headers=cache_headers)
-        if notices is not None:
-            self.notices = notices
-            if self.may_hold and length_at is not None and cache_headers:
-                length_at = header_index(headers, "Content-Length")  # private_headers rebuilt them
-            if (
-                self.may_hold
-                and length_at is not None
-                and int(headers[length_at][1]) <= MAX_HELD_BODY
-            ):
-                self.held = (status, headers, exc_info, length_at)
-                return self.write
-            headers = without_headers(headers, "Content-Length")
-        return self.start_response(status, headers, exc_info)
+        if self.sent:  # the start already went out: the server re-raises ``exc_info``
+            return self.start_response(status, headers, exc_info)
+        self.held = (status, headers, exc_info)
+        return self.write
 
     def write(self, data: bytes) -> None:
-        """The legacy ``write()``: the response must start now (without a length)."""
-        if self.held is not None:
-            status, headers, exc_info, _ = self.held
-            self.held = None
-            self.real_write = self.start_response(
-                status, without_headers(headers, "Content-Length"), exc_info
-            )
+        """The legacy ``write()``: the response starts now, streamed (what is written passes
+        as is; the body the site returns is injected)."""
+        if not self.sent:
+            self._send_streamed()
         assert self.real_write is not None
         self.real_write(data)
 
     def finish(self, body: Iterable[bytes]) -> Iterable[bytes]:
-        self.may_hold = False
-        if self.held is not None:
-            return self._whole(body, self.held)
-        if self.notices is not None:
-            return inject_into(body, self.notices, self.gate.marker)
-        if not self.started:  # the site calls start_response on first iteration
-            return _LateInjection(body, self)
-        return body
-
-    def _whole(
-        self, body: Iterable[bytes], held: tuple[str, list[tuple[str, str]], Any, int]
-    ) -> list[bytes]:
-        """The page read whole (the site has it whole: it declared its length), rewritten, and
-        started with its new length."""
-        try:
-            page = b"".join(body)
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        assert self.notices is not None
-        page = inject_page(page, self.notices, self.gate.marker)[0]
-        status, headers, exc_info, length_at = held
-        headers = headers.copy()
-        headers[length_at] = ("Content-Length", str(len(page)))
+        held = self.held
+        if held is None:
+            if not self.sent:  # the site starts its response on first iteration
+                return _LateInjection(body, self)
+            notices = self.notices
+            return body if notices is None else inject_into(body, notices, self.gate.marker)
         self.held = None
-        self.start_response(status, headers, exc_info)
-        return [page]
+        self.sent = True
+        status, headers, exc_info = held
+        html, length_at, cache_headers = scan_headers(status, headers)
+        notices = None
+        if html:
+            state = self.state
+            memo = self.gate._notices_memo.get(id(state))
+            if memo is not None and memo[0] is state:
+                notices = memo[1]
+            else:
+                notices = self.gate._notices(self.environ, state)
+        if self.private or notices is not None:  # a page with notices speaks to one user
+            headers = private_headers(headers, has_cache_headers=cache_headers)
+        if notices is None:
+            self.start_response(status, headers, exc_info)
+            return body
+        if length_at is not None and self.environ.get("REQUEST_METHOD") != "HEAD":
+            if cache_headers:  # private_headers rebuilt the list: the length moved
+                length_at = header_index(headers, "Content-Length")
+            if length_at is not None and int(headers[length_at][1]) <= MAX_HELD_BODY:
+                # The site has the page whole (it declared its length): read, rewritten, and
+                # started with its new length (``headers`` is the gate's own copy).
+                try:
+                    page = b"".join(body)
+                finally:
+                    close = getattr(body, "close", None)
+                    if close is not None:
+                        close()
+                page = inject_page(page, notices, self.gate.marker)[0]
+                headers[length_at] = ("Content-Length", str(len(page)))
+                self.start_response(status, headers, exc_info)
+                return [page]
+        # Streamed, so the length is unknown (and a HEAD's is the GET's, which notices change).
+        self.start_response(status, without_headers(headers, "Content-Length"), exc_info)
+        return inject_into(body, notices, self.gate.marker)
+
+    def _send_streamed(self) -> None:
+        """Start the held response for a body rewritten as it streams (without a length)."""
+        assert self.held is not None, "the site sent a body before starting its response"
+        status, headers, exc_info = self.held
+        self.held = None
+        self.sent = True
+        html, _, cache_headers = scan_headers(status, headers)
+        notices = self.gate._notices(self.environ, self.state) if html else None
+        if self.private or notices is not None:
+            headers = private_headers(headers, has_cache_headers=cache_headers)
+        if notices is not None:
+            self.notices = notices
+            headers = without_headers(headers, "Content-Length")
+        self.real_write = self.start_response(status, headers, exc_info)
 
 
 class _LateInjection:
@@ -529,13 +542,16 @@ class _LateInjection:
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._body)
-        first = next(chunks, None)
+        first = next(chunks, None)  # the site starts its response here
+        response = self._response
+        if not response.sent:
+            response._send_streamed()
         if first is None:
             return
         rest = itertools.chain([first], chunks)
-        notices = self._response.notices
+        notices = response.notices
         if notices is not None:
-            yield from inject_into(rest, notices, self._response.gate.marker)
+            yield from inject_into(rest, notices, response.gate.marker)
         else:
             yield from rest
 

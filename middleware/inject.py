@@ -91,6 +91,22 @@ def _links(links: tuple[tuple[str, str], ...]) -> bytes:
     return f'<ul class="billing-links">{items}</ul>'.encode()
 
 
+#: What ``scan_headers`` needs to know of a response header, by its name as sites spell it
+#: (learned as names are seen, bounded): a response's headers are then read without case folding.
+_OTHER, _TYPE, _LENGTH, _ENCODING, _CACHE = range(5)
+_BY_LOWER_NAME = {"content-type": _TYPE, "content-length": _LENGTH, "content-encoding": _ENCODING}
+_KINDS: dict[str, int] = {}
+_MAX_KINDS = 1024
+
+
+def _kind(name: str) -> int:
+    lower = name.lower()
+    kind = _BY_LOWER_NAME.get(lower, _CACHE if lower in CACHE_HEADERS else _OTHER)
+    if len(_KINDS) < _MAX_KINDS:
+        _KINDS[name] = kind
+    return kind
+
+
 def scan_headers(status: str, headers: Sequence[tuple[str, str]]) -> tuple[bool, int | None, bool]:
     """One pass over a response's headers: whether it is a page to inject into (a 200
     ``text/html`` answer without a content coding), the index of a valid ``Content-Length``
@@ -98,16 +114,23 @@ def scan_headers(status: str, headers: Sequence[tuple[str, str]]) -> tuple[bool,
     html = False
     length_at: int | None = None
     cache_headers = False
-    for index, (name, value) in enumerate(headers):
-        lower = name.lower()
-        if lower == "content-type":
-            html = value.lower().startswith("text/html")
-        elif lower == "content-length":
+    kinds = _KINDS
+    index = -1
+    for name, value in headers:
+        index += 1
+        kind = kinds.get(name)
+        if kind is None:
+            kind = _kind(name)
+        if kind == _OTHER:
+            continue
+        if kind == _TYPE:
+            html = value.startswith("text/html") or value[:9].lower() == "text/html"
+        elif kind == _LENGTH:
             length_at = index if value.isdigit() else None
-        elif lower == "content-encoding":
+        elif kind == _ENCODING:
             if value.strip().lower() not in ("identity", ""):
                 return False, length_at, True  # never touched: cache headers rewritten anyway
-        elif lower in CACHE_HEADERS:
+        else:
             cache_headers = True
     return html and status.startswith("200"), length_at, cache_headers
 
