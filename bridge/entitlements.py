@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from bridge.client import ProAbonoClient
 from bridge.errors import BillingNotFound
@@ -144,6 +145,10 @@ class CustomerState:
     fetched_at: float
     expires_at: float
     stale: bool = False  # served from cache because the billing service could not be reached
+    #: What consumers derive from this snapshot, kept with it (a snapshot never changes, so what
+    #: is derived from it holds as long as it lives): the gate keeps its decision per rule here.
+    #: Not copied by ``dataclasses.replace`` (a stale copy starts empty), never compared.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def right(self, feature: str) -> FeatureRight | None:
         return self.rights.get(feature)

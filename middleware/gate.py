@@ -138,8 +138,6 @@ class Gate:
         )
         self.endpoints = Endpoints(self)
         self._routes: dict[tuple[Any, ...], Rule | str | None] = {}
-        self._decisions: dict[tuple[int, int], tuple[CustomerState, Rule, Decision]] = {}
-        self._notices_memo: dict[int, tuple[CustomerState, Notices | None]] = {}
 
     def add_rule(self, rule: RuleConfig) -> None:
         """Add a rule from Python (precedence is recomputed)."""
@@ -284,18 +282,16 @@ class Gate:
             return Decision(
                 False, Reason.BILLING_UNAVAILABLE, rule=label, user=user, customer=customer
             ), None
-        # A snapshot never changes: its decision for a rule is computed once (the memo holds the
-        # snapshot itself, so an id is never reused while its entry lives).
-        key = (id(state), id(rule))
-        memo = self._decisions.get(key)
-        if memo is not None and memo[0] is state and memo[1] is rule:
-            return memo[2], state
+        # A snapshot never changes: its decision for a rule is computed once, and kept with it.
+        decision = state.memo.get(rule)
+        if decision is not None:
+            return decision, state
         verdict = state.check(
             rule.config.features,
             require_all=rule.config.require == "all",
             min_remaining=rule.config.min_remaining,
         )
-        decision = Decision(
+        decision = state.memo[rule] = Decision(
             verdict.allowed,
             verdict.reason,
             verdict.feature,
@@ -304,10 +300,6 @@ class Gate:
             customer=customer,
             stale=state.stale,
         )
-        decisions = self._decisions
-        if len(decisions) >= MAX_MEMO_ENTRIES:
-            decisions.clear()
-        decisions[key] = (state, rule, decision)
         return decision, state
 
     # --- responses ------------------------------------------------------------------------
@@ -382,9 +374,9 @@ class Gate:
                 state = None
         if state is None:
             return None
-        memo = self._notices_memo.get(id(state))
-        if memo is not None and memo[0] is state:
-            return memo[1]
+        notices = state.memo.get(self, _UNKNOWN)  # this gate's notices (mount, wording)
+        if notices is not _UNKNOWN:
+            return notices  # type: ignore[no-any-return]
         rendered = notices_for(
             state,
             mount=self.mount,
@@ -394,10 +386,7 @@ class Gate:
         notices = None if rendered.empty else rendered
         sub = state.subscription
         if sub is None or not sub.is_trial:  # a trial's banner depends on the time: not memoised
-            memos = self._notices_memo
-            if len(memos) >= MAX_MEMO_ENTRIES:
-                memos.clear()
-            memos[id(state)] = (state, notices)
+            state.memo[self] = notices
         return notices
 
 
@@ -487,10 +476,8 @@ class _PageResponse:
         notices = None
         if html:
             state = self.state
-            memo = self.gate._notices_memo.get(id(state))
-            if memo is not None and memo[0] is state:
-                notices = memo[1]
-            else:
+            notices = state.memo.get(self.gate, _UNKNOWN) if state is not None else _UNKNOWN
+            if notices is _UNKNOWN:
                 notices = self.gate._notices(self.environ, state)
         if self.private or notices is not None:  # a page with notices speaks to one user
             headers = private_headers(headers, has_cache_headers=cache_headers)

@@ -37,9 +37,9 @@ OVERRIDE_HEADERS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule:
-    """A compiled ``[[rule]]``."""
+    """A compiled ``[[rule]]``. Compared and hashed by identity (a cheap key for memos)."""
 
     config: RuleConfig
     index: int

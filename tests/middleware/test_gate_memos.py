@@ -1,5 +1,5 @@
-"""The hot path's memos (rule per request shape, decision and notices per snapshot) never answer
-with an outdated rule, right or banner."""
+"""The hot path's memos (rule per request shape; decision and notices kept with each snapshot)
+never answer with an outdated rule, right or banner."""
 
 from __future__ import annotations
 
@@ -80,3 +80,16 @@ def test_the_site_sees_the_user_the_snapshot_and_the_decision(world) -> None:
     assert seen["bridge.state"].rights["premium-articles"].enabled
     assert seen["bridge.decision"].allowed
     assert seen["bridge.decision"].customer == "user-alice"
+
+
+def test_rights_served_stale_in_an_outage_are_decided_and_reported_as_stale(world) -> None:
+    world.get("/premium/a", user="alice")
+    assert not environ_seen[-1]["bridge.decision"].stale
+    world.billing.down = True
+    world.clock.advance(600)  # past the ttl, within stale_ttl
+
+    response = world.get("/premium/a", user="alice")
+
+    assert response.status_code == 200
+    assert environ_seen[-1]["bridge.decision"].stale, "not the fresh snapshot's decision"
+    assert "stale" in environ_seen[-1]["bridge.decision"].describe()
