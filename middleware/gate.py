@@ -185,28 +185,28 @@ class Gate:
     def _route(self, environ: dict[str, Any], path_info: str) -> Rule | None:
         """The rule governing this request (None: no rule), memoised per request shape; raises
         ``BadPath`` for a path that cannot be canonicalised."""
-        method = environ.get("REQUEST_METHOD") or "GET"
-        query = environ.get("QUERY_STRING") or ""
         rules = self.rules
-        if (
-            (rules.needs_query and method not in ("GET", "HEAD"))  # form bodies count as query
-            or "HTTP_X_HTTP_METHOD_OVERRIDE" in environ
-            or "HTTP_X_HTTP_METHOD" in environ
-            or "HTTP_X_METHOD_OVERRIDE" in environ
-            or len(path_info) + len(query) > MAX_MEMO_TARGET
-        ):
-            return self._match(environ, rules, query)
-        key = (
-            rules,
-            method,
-            path_info,
-            query,
-            environ.get("RAW_URI") or environ.get("REQUEST_URI"),
-        )
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")  # a gated raw form counts
+        if rules.path_only:  # the method and query cannot change the rule
+            if len(path_info) > MAX_MEMO_TARGET:
+                return self._match(environ, rules, "")
+            key: tuple[Any, ...] = (rules, path_info, raw)
+        else:
+            method = environ.get("REQUEST_METHOD") or "GET"
+            query = environ.get("QUERY_STRING") or ""
+            if (
+                (rules.needs_query and method not in ("GET", "HEAD"))  # form bodies count as query
+                or "HTTP_X_HTTP_METHOD_OVERRIDE" in environ
+                or "HTTP_X_HTTP_METHOD" in environ
+                or "HTTP_X_METHOD_OVERRIDE" in environ
+                or len(path_info) + len(query) > MAX_MEMO_TARGET
+            ):
+                return self._match(environ, rules, query)
+            key = (rules, method, path_info, query, raw)
         found: Rule | str | None = self._routes.get(key, _UNKNOWN)
         if found is _UNKNOWN:
             try:
-                found = self._match(environ, rules, query)
+                found = self._match(environ, rules, environ.get("QUERY_STRING") or "")
             except BadPath as exc:
                 found = str(exc)
             routes = self._routes

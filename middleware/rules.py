@@ -120,6 +120,8 @@ class RuleSet:
             sorted(compiled, key=lambda r: r.specificity, reverse=True)
         )
         self.needs_query = any(r.query for r in self.rules)
+        #: No rule looks at the method or the query: the path alone picks the rule.
+        self.path_only = not self.needs_query and all(r.methods is None for r in self.rules)
 
     def __bool__(self) -> bool:
         return bool(self.rules)

@@ -205,6 +205,8 @@ RULES = [
     {"path": "/news/**", "feature": "premium-articles", "on_outage": "allow"},
     {"path": "/**", "feature": "premium-feeds", "query": {"feed": "*"}},
 ]
+#: Rules none of which looks at the method or the query: the gate then routes on the path alone.
+PATH_ONLY_RULES = [rule for rule in RULES if "methods" not in rule and "query" not in rule]
 
 
 def make_config(**sections: Any) -> Config:

@@ -9,7 +9,14 @@ import pytest
 import responses
 
 from bridge.config import RuleConfig
-from tests.middleware.billing_double import MEMBER_CONTENT, SITE_KINDS, SiteUnderGate, environ_seen
+from tests.middleware.billing_double import (
+    MEMBER_CONTENT,
+    PATH_ONLY_RULES,
+    RULES,
+    SITE_KINDS,
+    SiteUnderGate,
+    environ_seen,
+)
 
 
 @pytest.fixture(params=SITE_KINDS)
@@ -93,3 +100,16 @@ def test_rights_served_stale_in_an_outage_are_decided_and_reported_as_stale(worl
     assert response.status_code == 200
     assert environ_seen[-1]["bridge.decision"].stale, "not the fresh snapshot's decision"
     assert "stale" in environ_seen[-1]["bridge.decision"].describe()
+
+
+@pytest.mark.parametrize("rules", ["all-rules", "path-only-rules"])
+def test_a_gated_raw_request_line_is_gated_after_the_same_path_info_was_served(rules) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        world = SiteUnderGate(rsps, rule=RULES if rules == "all-rules" else PATH_ONLY_RULES)
+        served = world.client.get("/free/x", environ_overrides={"RAW_URI": "/free/x"})
+        smuggled = world.client.get("/free/x", environ_overrides={"RAW_URI": "/premium/x"})
+        world.close()
+
+    assert served.status_code == 200
+    assert smuggled.status_code == 402, "the raw form of the request line is gated too"
+    assert MEMBER_CONTENT not in smuggled.data

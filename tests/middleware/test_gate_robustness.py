@@ -11,13 +11,33 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.middleware.billing_double import MEMBER_CONTENT, SITE_KINDS, SiteUnderGate
+from tests.middleware.billing_double import (
+    MEMBER_CONTENT,
+    PATH_ONLY_RULES,
+    RULES,
+    SITE_KINDS,
+    SiteUnderGate,
+)
 
 
 @pytest.fixture(params=SITE_KINDS)
 def world(request: pytest.FixtureRequest) -> Iterator[SiteUnderGate]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         w = SiteUnderGate(rsps, kind=request.param)
+        w.billing.member("user-alice", "premium-articles")
+        yield w
+
+
+@pytest.fixture(
+    params=[(kind, rules) for kind in SITE_KINDS for rules in ("all-rules", "path-only-rules")],
+    ids="-".join,
+)
+def gated(request: pytest.FixtureRequest) -> Iterator[SiteUnderGate]:
+    """The site under either rule set (the gate routes path-only rule sets by a faster way)."""
+    kind, rules = request.param
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        w = SiteUnderGate(rsps, kind=kind, rule=RULES if rules == "all-rules" else PATH_ONLY_RULES)
+        assert w.gate.rules.path_only is (rules == "path-only-rules")
         w.billing.member("user-alice", "premium-articles")
         yield w
 
@@ -48,8 +68,8 @@ def premium_spellings(draw: st.DrawFn) -> str:
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(path=premium_spellings())
-def test_no_generated_spelling_returns_member_content_to_a_non_member(world, path) -> None:
-    response = world.get(path, user="bob")
+def test_no_generated_spelling_returns_member_content_to_a_non_member(gated, path) -> None:
+    response = gated.get(path, user="bob")
     assert MEMBER_CONTENT not in response.data, path
     assert response.status_code in (400, 402, 404), path
 
@@ -58,23 +78,23 @@ def test_no_generated_spelling_returns_member_content_to_a_non_member(world, pat
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "POST", "PUT", "DELETE", "HEAD"])
-def test_every_method_is_gated_when_the_rule_lists_none(world, method) -> None:
-    response = world.get("/premium/x", user="bob", method=method)
+def test_every_method_is_gated_when_the_rule_lists_none(gated, method) -> None:
+    response = gated.get("/premium/x", user="bob", method=method)
     assert response.status_code == 402
     assert MEMBER_CONTENT not in response.data
 
 
-def test_range_from_a_non_member_gets_no_member_bytes(world) -> None:
-    response = world.get("/premium/x", user="bob", Range="bytes=0-10")
+def test_range_from_a_non_member_gets_no_member_bytes(gated) -> None:
+    response = gated.get("/premium/x", user="bob", Range="bytes=0-10")
     assert response.status_code == 402
     assert MEMBER_CONTENT not in response.data
     assert "Content-Range" not in response.headers
 
 
 @pytest.mark.parametrize("path", ["/premium/x", "/downloads/a", "/pro/x", "/members-only/x"])
-def test_every_gated_response_is_private_or_no_store_and_varies_on_cookie(world, path) -> None:
+def test_every_gated_response_is_private_or_no_store_and_varies_on_cookie(gated, path) -> None:
     for user in (None, "alice", "bob"):
-        response = world.get(path, user=user)
+        response = gated.get(path, user=user)
         cache_control = response.headers.get("Cache-Control", "")
         assert "private" in cache_control or cache_control == "no-store", (path, user)
         assert "public" not in cache_control
