@@ -37,13 +37,25 @@ from cms_adapters.base import Adapter, MemoisedIdentity
 from middleware.endpoints import Endpoints
 from middleware.http import (
     CONDITIONAL_HEADERS,
+    PRIVATE_HEADERS,
     header_index,
     private_headers,
     request_target,
     wants_json,
     without_headers,
 )
-from middleware.inject import Notices, inject_into, inject_page, notices_for, scan_headers
+from middleware.inject import (
+    CACHE_HEADER,
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    HEADER_KINDS,
+    OTHER_HEADER,
+    Notices,
+    header_kind,
+    inject_into,
+    inject_page,
+    notices_for,
+)
 from middleware.paths import BadPath, path_forms
 from middleware.paywall import DenyResponse, Paywall, plain, redirect
 from middleware.registration import COOKIE, OfferChoice
@@ -472,37 +484,75 @@ class _PageResponse:
         self.held = None
         self.sent = True
         status, headers, exc_info = held
-        html, length_at, cache_headers = scan_headers(status, headers)
-        notices = None
-        if html:
+        headers, notices, length_at = self._head(status, headers)
+        if notices is None:
+            self.start_response(status, headers, exc_info)
+            return body
+        if (
+            length_at is not None
+            and int(headers[length_at][1]) <= MAX_HELD_BODY
+            and self.environ.get("REQUEST_METHOD") != "HEAD"
+        ):
+            # The site has the page whole (it declared its length): read, rewritten, and
+            # started with its new length (``headers`` is the gate's own copy).
+            try:
+                page = b"".join(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+            page = inject_page(page, notices, self.gate.marker)[0]
+            headers[length_at] = ("Content-Length", str(len(page)))
+            self.start_response(status, headers, exc_info)
+            return [page]
+        # Streamed, so the length is unknown (and a HEAD's is the GET's, which notices change).
+        self.start_response(status, without_headers(headers, "Content-Length"), exc_info)
+        return inject_into(body, notices, self.gate.marker)
+
+    def _head(
+        self, status: str, headers: list[tuple[str, str]]
+    ) -> tuple[list[tuple[str, str]], Notices | None, int | None]:
+        """The headers to send, the notices to inject (None: the page is left as it is) and,
+        with notices, where a valid ``Content-Length`` is in the headers to send (None: none).
+
+        Pages injected into are 200 ``text/html`` answers without a content coding. Headers are
+        read in one pass, classified by name without case folding (``header_kind``).
+        """
+        html = False
+        length_at: int | None = None
+        cache_headers = False
+        kinds = HEADER_KINDS
+        index = -1
+        for name, value in headers:
+            index += 1
+            kind = kinds.get(name)
+            if kind is None:
+                kind = header_kind(name)
+            if kind == OTHER_HEADER:
+                continue
+            if kind == CONTENT_TYPE:
+                html = value.startswith("text/html") or value[:9].lower() == "text/html"
+            elif kind == CONTENT_LENGTH:
+                length_at = index if value.isdigit() else None
+            elif kind == CACHE_HEADER:
+                cache_headers = True
+            elif value.strip().lower() not in ("identity", ""):  # a content coding: untouched
+                html = False
+                cache_headers = True  # not read further: private_headers looks at them all
+                break
+        notices: Notices | None = None
+        if html and status.startswith("200"):
             state = self.state
             notices = state.memo.get(self.gate, _UNKNOWN) if state is not None else _UNKNOWN
             if notices is _UNKNOWN:
                 notices = self.gate._notices(self.environ, state)
         if self.private or notices is not None:  # a page with notices speaks to one user
-            headers = private_headers(headers, has_cache_headers=cache_headers)
-        if notices is None:
-            self.start_response(status, headers, exc_info)
-            return body
-        if length_at is not None and self.environ.get("REQUEST_METHOD") != "HEAD":
-            if cache_headers:  # private_headers rebuilt the list: the length moved
+            if not cache_headers:
+                return [*headers, *PRIVATE_HEADERS], notices, length_at
+            headers = private_headers(headers, has_cache_headers=True)
+            if notices is not None and length_at is not None:  # rebuilt: the length moved
                 length_at = header_index(headers, "Content-Length")
-            if length_at is not None and int(headers[length_at][1]) <= MAX_HELD_BODY:
-                # The site has the page whole (it declared its length): read, rewritten, and
-                # started with its new length (``headers`` is the gate's own copy).
-                try:
-                    page = b"".join(body)
-                finally:
-                    close = getattr(body, "close", None)
-                    if close is not None:
-                        close()
-                page = inject_page(page, notices, self.gate.marker)[0]
-                headers[length_at] = ("Content-Length", str(len(page)))
-                self.start_response(status, headers, exc_info)
-                return [page]
-        # Streamed, so the length is unknown (and a HEAD's is the GET's, which notices change).
-        self.start_response(status, without_headers(headers, "Content-Length"), exc_info)
-        return inject_into(body, notices, self.gate.marker)
+        return headers, notices, length_at
 
     def _send_streamed(self) -> None:
         """Start the held response for a body rewritten as it streams (without a length)."""
@@ -510,10 +560,7 @@ class _PageResponse:
         status, headers, exc_info = self.held
         self.held = None
         self.sent = True
-        html, _, cache_headers = scan_headers(status, headers)
-        notices = self.gate._notices(self.environ, self.state) if html else None
-        if self.private or notices is not None:
-            headers = private_headers(headers, has_cache_headers=cache_headers)
+        headers, notices, _ = self._head(status, headers)
         if notices is not None:
             self.notices = notices
             headers = without_headers(headers, "Content-Length")

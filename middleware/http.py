@@ -30,6 +30,8 @@ CONDITIONAL_HEADERS = (
 CACHE_HEADERS = frozenset({"cache-control", "vary"}) | CDN_CACHE_HEADERS
 _PRIVATE = ("Cache-Control", "private")
 _VARY_COOKIE = ("Vary", "Cookie")
+#: What ``private_headers`` adds to headers without any of ``CACHE_HEADERS``.
+PRIVATE_HEADERS = (_PRIVATE, _VARY_COOKIE)
 _SHARED_DIRECTIVES = re.compile(r"^\s*(public|s-maxage\s*=.*|proxy-revalidate)\s*$", re.I)
 
 
@@ -52,7 +54,7 @@ def private_headers(
                 has_cache_headers = True
                 break
     if not no_store and not has_cache_headers:
-        return [*headers, _PRIVATE, _VARY_COOKIE]  # the common case: nothing to rewrite
+        return [*headers, *PRIVATE_HEADERS]  # the common case: nothing to rewrite
     out: Headers = []
     directives: list[str] = []
     vary: list[str] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -91,48 +91,26 @@ def _links(links: tuple[tuple[str, str], ...]) -> bytes:
     return f'<ul class="billing-links">{items}</ul>'.encode()
 
 
-#: What ``scan_headers`` needs to know of a response header, by its name as sites spell it
-#: (learned as names are seen, bounded): a response's headers are then read without case folding.
-_OTHER, _TYPE, _LENGTH, _ENCODING, _CACHE = range(5)
-_BY_LOWER_NAME = {"content-type": _TYPE, "content-length": _LENGTH, "content-encoding": _ENCODING}
-_KINDS: dict[str, int] = {}
-_MAX_KINDS = 1024
+#: The response headers injection looks at, by their name as sites spell it (learned as names
+#: are seen, bounded): a response's headers are then read without case folding each name.
+OTHER_HEADER, CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING, CACHE_HEADER = range(5)
+HEADER_KINDS: dict[str, int] = {}
+_MAX_HEADER_KINDS = 1024
+_BY_LOWER_NAME = {
+    "content-type": CONTENT_TYPE,
+    "content-length": CONTENT_LENGTH,
+    "content-encoding": CONTENT_ENCODING,
+}
 
 
-def _kind(name: str) -> int:
+def header_kind(name: str) -> int:
+    """What ``name`` is to injection (``CONTENT_TYPE``, ..., ``CACHE_HEADER`` for the headers
+    ``private_headers`` rewrites, ``OTHER_HEADER``); remembered in ``HEADER_KINDS``."""
     lower = name.lower()
-    kind = _BY_LOWER_NAME.get(lower, _CACHE if lower in CACHE_HEADERS else _OTHER)
-    if len(_KINDS) < _MAX_KINDS:
-        _KINDS[name] = kind
+    kind = _BY_LOWER_NAME.get(lower, CACHE_HEADER if lower in CACHE_HEADERS else OTHER_HEADER)
+    if len(HEADER_KINDS) < _MAX_HEADER_KINDS:
+        HEADER_KINDS[name] = kind
     return kind
-
-
-def scan_headers(status: str, headers: Sequence[tuple[str, str]]) -> tuple[bool, int | None, bool]:
-    """One pass over a response's headers: whether it is a page to inject into (a 200
-    ``text/html`` answer without a content coding), the index of a valid ``Content-Length``
-    (None: none), whether it carries cache headers ``private_headers`` must rewrite."""
-    html = False
-    length_at: int | None = None
-    cache_headers = False
-    kinds = _KINDS
-    index = -1
-    for name, value in headers:
-        index += 1
-        kind = kinds.get(name)
-        if kind is None:
-            kind = _kind(name)
-        if kind == _OTHER:
-            continue
-        if kind == _TYPE:
-            html = value.startswith("text/html") or value[:9].lower() == "text/html"
-        elif kind == _LENGTH:
-            length_at = index if value.isdigit() else None
-        elif kind == _ENCODING:
-            if value.strip().lower() not in ("identity", ""):
-                return False, length_at, True  # never touched: cache headers rewritten anyway
-        else:
-            cache_headers = True
-    return html and status.startswith("200"), length_at, cache_headers
 
 
 def inject_into(body: Iterable[bytes], notices: Notices, marker: bytes) -> Iterable[bytes]:

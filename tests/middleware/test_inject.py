@@ -225,3 +225,14 @@ def test_a_public_page_with_notices_becomes_private_and_keeps_a_correct_length(b
     assert response.headers["Content-Length"] == str(len(response.data))
     assert response.headers["Cache-Control"] == "private"
     assert response.headers["Vary"] == "Accept, Cookie"
+
+
+def test_a_compressed_member_page_is_left_whole_but_never_shared(billing) -> None:
+    billing.member("user-bob", "premium-articles")
+    app = page_app(PAGE, **{"Content-Encoding": "gzip", "Cache-Control": "public, max-age=60"})
+    response = get(client_for(app, billing), "/premium/a")
+
+    assert response.status_code == 200
+    assert response.data == b"".join(PAGE), "compressed bytes are not rewritten"
+    assert response.headers["Cache-Control"] == "private, max-age=60"
+    assert response.headers.get_all("Cache-Control") == ["private, max-age=60"]
