@@ -1,10 +1,11 @@
 """What the gate costs per request: a bare Flask hello-world vs the same app behind the gate.
 
 Three apps are called in process, through WSGI, in the same run, alternating request by request
-so that machine noise hits them alike: the bare app, the gated app with HTML injection off, and
-with it on (the links block is then written into the page). Each overhead is the median of the
-paired differences with the bare request. The gated request is a gated path, with a signed session
-cookie to verify (memoised) and a warm entitlement cache. Billing is answered by a counting
+(in a shuffled order each round) so that machine noise hits them alike: the bare app, the gated
+app with HTML injection off, and with it on (the links block is then written into the page).
+Each overhead is the median of the paired differences with the bare request of the same round.
+The gated request is a gated path, with a signed session cookie to verify (memoised) and a warm
+entitlement cache. Billing is answered by a counting
 transport on the client's own session, so the calls made after warm-up are counted.
 
     .venv/bin/python benchmarks/gate.py [--requests 20000]
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import random
 import statistics
 import sys
 import time
@@ -158,14 +160,19 @@ def main() -> int:
             call(app, env)
 
     # Alternate the apps request by request, so that drift of the machine (other processes,
-    # frequency changes) hits them alike; garbage collection off while timing, as timeit does.
-    # An overhead is the median of the paired differences with the bare request next to it.
+    # frequency changes) hits them alike, in a shuffled order each round (whichever runs right
+    # after another pays for the caches that one left behind); garbage collection off while
+    # timing, as timeit does. An overhead is the median of the paired differences with the bare
+    # request of the same round.
     times: dict[str, list[int]] = {name: [] for name in apps}
+    rounds = list(apps.items())
+    shuffle = random.Random(1).shuffle
     gc.collect()
     gc.disable()
     try:
         for _ in range(args.requests):
-            for name, app in apps.items():
+            shuffle(rounds)
+            for name, app in rounds:
                 times[name] += timings(app, env, 1)
     finally:
         gc.enable()

@@ -180,7 +180,7 @@ class Gate:
         if rule is None:
             if not self.inject:
                 return self.app(environ, start_response)
-            return self._respond(environ, start_response, None, private=False)
+            return self._respond(environ, start_response, None, False)
         decision, state = self.decide(environ, rule)
         environ["bridge.decision"] = decision
         environ["bridge.user"] = decision.user
@@ -192,7 +192,7 @@ class Gate:
         if decision.outage_pass:
             for name in CONDITIONAL_HEADERS:
                 environ.pop(name, None)
-        return self._respond(environ, start_response, state, private=True)
+        return self._respond(environ, start_response, state, True)
 
     def _route(self, environ: dict[str, Any], path_info: str) -> Rule | None:
         """The rule governing this request (None: no rule), memoised per request shape; raises
@@ -345,7 +345,6 @@ class Gate:
         environ: dict[str, Any],
         start_response: StartResponse,
         state: CustomerState | None,
-        *,
         private: bool,
     ) -> Iterable[bytes]:
         """Call the site; force private caching on gated paths; inject into HTML pages.
@@ -456,9 +455,10 @@ class _PageResponse:
         self.state = state
         self.private = private  # a gated path: cache headers made private
         self.held: tuple[str, list[tuple[str, str]], Any] | None = None
-        self.notices: Notices | None = None
         self.sent = False
-        self.real_write: Callable[[bytes], Any] | None = None
+        # Set when the response is streamed (``_send_streamed``), read only after:
+        self.notices: Notices | None
+        self.real_write: Callable[[bytes], Any] | None
 
     def start(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         if self.sent:  # the start already went out: the server re-raises ``exc_info``
@@ -475,13 +475,12 @@ class _PageResponse:
         self.real_write(data)
 
     def finish(self, body: Iterable[bytes]) -> Iterable[bytes]:
-        held = self.held
-        if held is None:
-            if not self.sent:  # the site starts its response on first iteration
-                return _LateInjection(body, self)
+        if self.sent:  # started by write(): the rest streams
             notices = self.notices
             return body if notices is None else inject_into(body, notices, self.gate.marker)
-        self.held = None
+        held = self.held
+        if held is None:  # the site starts its response on first iteration
+            return _LateInjection(body, self)
         self.sent = True
         status, headers, exc_info = held
         headers, notices, length_at = self._head(status, headers)
@@ -558,11 +557,10 @@ class _PageResponse:
         """Start the held response for a body rewritten as it streams (without a length)."""
         assert self.held is not None, "the site sent a body before starting its response"
         status, headers, exc_info = self.held
-        self.held = None
         self.sent = True
         headers, notices, _ = self._head(status, headers)
+        self.notices = notices
         if notices is not None:
-            self.notices = notices
             headers = without_headers(headers, "Content-Length")
         self.real_write = self.start_response(status, headers, exc_info)
 
