@@ -5,10 +5,11 @@ Three apps are called in process, through WSGI, in the same run, alternating req
 app with HTML injection off, and with it on (the links block is then written into the page).
 Each overhead is the median of the paired differences with the bare request of the same round.
 The gated request is a gated path, with a signed session cookie to verify (memoised) and a warm
-entitlement cache. Billing is answered by a counting
-transport on the client's own session, so the calls made after warm-up are counted.
+entitlement cache. Billing is answered by a counting transport on the client's own session, so
+the calls made after warm-up are counted. With ``--page-kib`` the page is an article of that size
+(injection reads every byte of it, looking for the links marker).
 
-    .venv/bin/python benchmarks/gate.py [--requests 20000]
+    .venv/bin/python benchmarks/gate.py [--requests 20000] [--page-kib 50]
 """
 
 from __future__ import annotations
@@ -65,12 +66,18 @@ class CountingBilling(BaseAdapter):
         pass
 
 
-def hello_app() -> Flask:
+def hello_app(page_kib: int = 0) -> Flask:
+    """The hello-world page, or with ``page_kib``, an article of about that many KiB (the links
+    marker in its navigation, at the top, as sites place it)."""
     app = Flask("hello")
+    paragraph = "<p>" + "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 8 + "</p>\n"
+    article = paragraph * (page_kib * 1024 // len(paragraph))
 
     @app.route("/premium/<slug>")
     def premium(slug: str) -> str:
-        return f"<html><body><h1>{slug}</h1><!-- billing:links --></body></html>"
+        return (
+            f"<html><body><nav><!-- billing:links --></nav><h1>{slug}</h1>{article}</body></html>"
+        )
 
     return app
 
@@ -122,7 +129,9 @@ def timings(app: Callable[..., Any], env: dict[str, Any], n: int) -> list[int]:
     return out
 
 
-def gated_app(inject: bool, billing: CountingBilling, adapter: SignedCookieAdapter) -> Gate:
+def gated_app(
+    inject: bool, billing: CountingBilling, adapter: SignedCookieAdapter, page_kib: int = 0
+) -> Gate:
     config = config_from_mapping(
         {
             "billing": {"url": "https://api-1.proabono.com", "agent_key": "a", "api_key": "k"},
@@ -134,20 +143,25 @@ def gated_app(inject: bool, billing: CountingBilling, adapter: SignedCookieAdapt
     session = requests.Session()
     session.mount("https://", billing)
     client = ProAbonoClient("https://api-1.proabono.com", "a", "k", session=session)
-    return Gate(hello_app().wsgi_app, adapter=adapter, bridge=Bridge(config, client=client))
+    app = hello_app(page_kib).wsgi_app
+    return Gate(app, adapter=adapter, bridge=Bridge(config, client=client))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000, help="requests per app (20000)")
+    parser.add_argument(
+        "--page-kib", type=int, default=0, help="serve an article of this size (KiB) instead"
+    )
     args = parser.parse_args()
+    size = f"{args.page_kib} KiB page" if args.page_kib else "hello-world"
 
     billing = CountingBilling()
     adapter = SignedCookieAdapter(secret_key="site-secret-for-the-benchmark")  # noqa: S106
     apps: dict[str, Callable[..., Any]] = {
-        "bare Flask hello-world": hello_app(),
-        "behind gate, injection off": gated_app(False, billing, adapter),
-        "behind gate, injection on": gated_app(True, billing, adapter),
+        f"bare Flask {size}": hello_app(args.page_kib),
+        "behind gate, injection off": gated_app(False, billing, adapter, args.page_kib),
+        "behind gate, injection on": gated_app(True, billing, adapter, args.page_kib),
     }
     env = environ(adapter.sign("42"))
 

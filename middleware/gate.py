@@ -50,6 +50,7 @@ from middleware.inject import (
     CONTENT_TYPE,
     HEADER_KINDS,
     OTHER_HEADER,
+    Marker,
     Notices,
     header_kind,
     inject_into,
@@ -130,7 +131,7 @@ class Gate:
         self.rules = RuleSet(config.rules if rules is None else rules)
         self.mount = config.site.mount
         self.inject = config.inject.enabled
-        self.marker = config.inject.links_marker.encode()
+        self.marker = Marker(config.inject.links_marker.encode())
         self.paywall = Paywall(
             base_url=config.site.base_url,
             login_url=config.site.login_url,

@@ -7,15 +7,19 @@ from typing import Any
 
 import pytest
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from bridge.service import Bridge
 from cms_adapters.header import HeaderAdapter
 from middleware.gate import Gate
-from middleware.inject import InjectedBody, Notices
+from middleware.inject import InjectedBody, Marker, Notices, inject_page
 from tests.middleware.billing_double import BillingDouble, Clock, make_config
 
 MARKER = b"<!-- billing:links -->"
+#: Bytes mapped onto a few: "M" stands for a whole marker, "!" is the byte markers are found by.
+_SMALL_ALPHABET = bytes.maketrans(bytes(range(256)), (b"M!ax<-" * 43)[:256])
 PAGE = [b"<html><body><nav>", MARKER, b"</nav><p>hello</p></body></html>"]
 
 
@@ -130,6 +134,27 @@ def test_marker_and_body_end_split_across_chunks_are_found() -> None:
         assert out == b"<html><body><ul>LINKS</ul><p>x</p><div>BANNER</div></BODY></html>", chunks
 
 
+@pytest.mark.parametrize("filler", [0, 1013, 1017, 5000], ids=lambda n: f"{n}-bytes-after")
+def test_the_banner_goes_before_the_page_s_own_closing_body_tag(filler) -> None:
+    notices = Notices(banner=b"<div>BANNER</div>", links=b"")
+    script = b'<script>w.document.write("<body></body>")</script>'
+    page = b"<html><body>" + script + b"<p>x</p></Body>" + b" " * filler + b"</html>"
+
+    out, done = inject_page(page, notices, MARKER)
+
+    assert done
+    assert out.count(b"BANNER") == 1
+    assert out.index(b"BANNER") > out.index(b"<p>x</p>"), "not inside the script's string"
+    assert out.replace(b"<div>BANNER</div>", b"") == page
+
+
+def test_a_fragment_without_a_body_gets_no_banner() -> None:
+    notices = Notices(banner=b"<div>BANNER</div>", links=b"")
+    fragment = b"<li>row</li>" * 500
+
+    assert inject_page(fragment, notices, MARKER) == (fragment, False)
+
+
 def test_output_streams_instead_of_buffering() -> None:
     notices = Notices(banner=b"<b>B</b>", links=b"L")
     chunks = [b"a" * 1000, b"b" * 1000, b"</body>"]
@@ -236,3 +261,24 @@ def test_a_compressed_member_page_is_left_whole_but_never_shared(billing) -> Non
     assert response.data == b"".join(PAGE), "compressed bytes are not rewritten"
     assert response.headers["Cache-Control"] == "private, max-age=60"
     assert response.headers.get_all("Cache-Control") == ["private, max-age=60"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.binary(max_size=300).map(lambda b: b.translate(_SMALL_ALPHABET)),
+    marker=st.sampled_from([b"<!-- billing:links -->", b"!!", b"a!a", b"x!", b"!x", b"abc"]),
+)
+def test_the_marker_is_replaced_exactly_as_bytes_replace_would(data, marker) -> None:
+    # Small alphabet: markers, near-misses and runs of the looked-for byte are frequent.
+    page = data.replace(b"M", marker)
+
+    assert Marker(marker, short=0).replace(page, b"LINKS") == page.replace(marker, b"LINKS")
+
+
+def test_a_page_full_of_the_looked_for_byte_is_still_replaced_whole() -> None:
+    page = MARKER + b"!" * 5000 + MARKER + b"!-" * 100 + MARKER
+
+    out = Marker(MARKER, short=0).replace(page, b"LINKS")
+
+    assert out == page.replace(MARKER, b"LINKS")
+    assert out.count(b"LINKS") == 3
