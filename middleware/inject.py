@@ -175,7 +175,7 @@ class Marker:
         return b"".join(pieces)
 
 
-def inject_into(body: Iterable[bytes], notices: Notices, marker: Marker | bytes) -> Iterable[bytes]:
+def inject_into(body: Iterable[bytes], notices: Notices, marker: Marker) -> Iterable[bytes]:
     """``body`` with the notices in: rewritten at once when it is a list (most frameworks' bodies
     are: nothing to stream), else streamed chunk by chunk by ``InjectedBody``."""
     if type(body) is list and len(body) == 1:
@@ -184,13 +184,15 @@ def inject_into(body: Iterable[bytes], notices: Notices, marker: Marker | bytes)
 
 
 def inject_page(
-    data: bytes, notices: Notices, marker: Marker | bytes, banner_done: bool = False
+    data: bytes, notices: Notices, marker: Marker, banner_done: bool = False
 ) -> tuple[bytes, bool]:
     """``data`` with the links at every marker and the banner before the last ``</body>`` (any
     case), unless ``banner_done``; returns whether the banner is now in."""
-    if isinstance(marker, bytes):
-        marker = Marker(marker)
-    data = marker.replace(data, notices.links)  # the same object back when there is no marker
+    # (The same object back when there is no marker.)
+    if len(data) < marker.short:
+        data = data.replace(marker.text, notices.links)
+    else:
+        data = marker.replace(data, notices.links)
     if not banner_done and notices.banner is not None:
         at = body_end(data)
         if at >= 0:
@@ -216,10 +218,10 @@ def body_end(data: bytes) -> int:
 class InjectedBody:
     """Wraps a WSGI body iterable; ``close()`` is passed on as PEP 3333 requires."""
 
-    def __init__(self, body: Iterable[bytes], notices: Notices, marker: Marker | bytes) -> None:
+    def __init__(self, body: Iterable[bytes], notices: Notices, marker: Marker) -> None:
         self._body = body
         self._notices = notices
-        self._marker = Marker(marker) if isinstance(marker, bytes) else marker
+        self._marker = marker
         self._hold = max(len(marker), len(BODY_END)) - 1
 
     def __iter__(self) -> Iterator[bytes]:

@@ -18,6 +18,7 @@ from middleware.inject import InjectedBody, Marker, Notices, inject_page
 from tests.middleware.billing_double import BillingDouble, Clock, make_config
 
 MARKER = b"<!-- billing:links -->"
+FINDER = Marker(MARKER)
 #: Bytes mapped onto a few: "M" stands for a whole marker, "!" is the byte markers are found by.
 _SMALL_ALPHABET = bytes.maketrans(bytes(range(256)), (b"M!ax<-" * 43)[:256])
 PAGE = [b"<html><body><nav>", MARKER, b"</nav><p>hello</p></body></html>"]
@@ -130,7 +131,7 @@ def test_marker_and_body_end_split_across_chunks_are_found() -> None:
     notices = Notices(banner=b"<div>BANNER</div>", links=b"<ul>LINKS</ul>")
     html = b"<html><body>" + MARKER + b"<p>x</p></BODY></html>"
     for chunks in split_everywhere(html):
-        out = b"".join(InjectedBody(chunks, notices, MARKER))
+        out = b"".join(InjectedBody(chunks, notices, FINDER))
         assert out == b"<html><body><ul>LINKS</ul><p>x</p><div>BANNER</div></BODY></html>", chunks
 
 
@@ -140,7 +141,7 @@ def test_the_banner_goes_before_the_page_s_own_closing_body_tag(filler) -> None:
     script = b'<script>w.document.write("<body></body>")</script>'
     page = b"<html><body>" + script + b"<p>x</p></Body>" + b" " * filler + b"</html>"
 
-    out, done = inject_page(page, notices, MARKER)
+    out, done = inject_page(page, notices, FINDER)
 
     assert done
     assert out.count(b"BANNER") == 1
@@ -152,13 +153,13 @@ def test_a_fragment_without_a_body_gets_no_banner() -> None:
     notices = Notices(banner=b"<div>BANNER</div>", links=b"")
     fragment = b"<li>row</li>" * 500
 
-    assert inject_page(fragment, notices, MARKER) == (fragment, False)
+    assert inject_page(fragment, notices, FINDER) == (fragment, False)
 
 
 def test_output_streams_instead_of_buffering() -> None:
     notices = Notices(banner=b"<b>B</b>", links=b"L")
     chunks = [b"a" * 1000, b"b" * 1000, b"</body>"]
-    out = list(InjectedBody(chunks, notices, MARKER))
+    out = list(InjectedBody(chunks, notices, FINDER))
     assert len(out) >= 3
     assert out[0].startswith(b"a" * 900)
 
@@ -170,7 +171,7 @@ def test_close_is_passed_on() -> None:
         def close(self) -> None:
             closed.append(True)
 
-    InjectedBody(Body([b"x"]), Notices(None, b""), MARKER).close()
+    InjectedBody(Body([b"x"]), Notices(None, b""), FINDER).close()
     assert closed == [True]
 
 
