@@ -1,4 +1,5 @@
-"""Real services the suite uses when they are there: MariaDB, PostgreSQL, Redis, Chromium.
+"""Real services the suite uses when they are there: MariaDB, PostgreSQL, Redis, Chromium, and
+WordPress's own PHP (to check our WordPress cookies against it).
 
 ``require(name, probe)`` runs ``probe`` (which raises when the service is unreachable) and skips
 the test with the reason, or, when ``BRIDGE_REQUIRE_SERVICES=1`` (CI), fails it: in CI a missing
@@ -18,6 +19,8 @@ MARIADB_URL = os.environ.get("BRIDGE_TEST_MARIADB", "mysql+pymysql://root@127.0.
 POSTGRES_URL = os.environ.get("BRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BRIDGE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("BRIDGE_TEST_CHROMIUM", "/usr/bin/chromium")
+#: WordPress's sources, as the Debian ``wordpress`` package installs them.
+WORDPRESS = os.environ.get("BRIDGE_TEST_WORDPRESS", "/usr/share/wordpress")
 
 
 def required() -> bool:
@@ -69,3 +72,12 @@ def require_redis() -> str:
 def require_chromium() -> str:
     require(f"Chromium ({CHROMIUM})", executable(CHROMIUM))
     return CHROMIUM
+
+
+def require_wordpress_php() -> tuple[str, str]:
+    """``php`` and WordPress's sources (Debian: ``apt-get install php-cli wordpress``)."""
+    require("php-cli (php)", executable("php"))
+    require(
+        f"WordPress's sources ({WORDPRESS}/wp-includes)", executable(f"{WORDPRESS}/wp-includes")
+    )
+    return shutil.which("php") or "php", WORDPRESS

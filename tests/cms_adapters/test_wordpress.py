@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -44,9 +43,7 @@ from tests.cms_adapters.wordpress_fixtures import (
     wp_hash,
     wp_salt_logged_in,
 )
-from tests.services import require_mariadb
-
-WORDPRESS = Path("/usr/share/wordpress/wp-includes/pluggable.php")
+from tests.services import require_mariadb, require_wordpress_php
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.services)])
@@ -111,14 +108,11 @@ def test_generator_matches_the_vectors_wordpress_computed() -> None:
     assert meta == VECTOR["session_tokens"]
 
 
-@pytest.mark.skipif(
-    not (shutil.which("php") and WORDPRESS.exists()),
-    reason="needs php-cli and the Debian wordpress package (apt-get install wordpress php-cli)",
-)
+@pytest.mark.services
 def test_generator_matches_wordpress_php_when_installed(tmp_path: Path) -> None:
+    php, wordpress = require_wordpress_php()
     script = tmp_path / "vectors.php"
-    script.write_text(PHP_VECTOR_SCRIPT)
-    php = shutil.which("php") or "php"
+    script.write_text(PHP_VECTOR_SCRIPT.replace("/usr/share/wordpress/", f"{wordpress}/"))
     out = json.loads(subprocess.run([php, str(script)], capture_output=True, check=True).stdout)
     assert out["validates"] == VECTOR["user_id"]  # WordPress accepts its own cookie
     for key in ("cookiehash", "wp_hash_of_data", "token", "cookie", "set_cookie_value"):

@@ -172,7 +172,8 @@ def test_double_encoded_paths_reach_the_upstream_as_the_gate_saw_them(request_li
         bridge=Bridge(config),
     )
     server = create_server(gate, host="127.0.0.1", port=0)
-    threading.Thread(target=server.run, daemon=True).start()
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
     try:
         with socket.create_connection(("127.0.0.1", server.effective_port), timeout=10) as sock:
             sock.sendall(request_line.encode() + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -181,7 +182,9 @@ def test_double_encoded_paths_reach_the_upstream_as_the_gate_saw_them(request_li
                 answer += chunk
         assert b"MEMBER" not in answer, answer
     finally:
-        server.close()
+        # Closed by the server's own thread (its loop then ends), never under a select() running.
+        server.trigger.pull_trigger(server.close)
+        serving.join(timeout=10)
         up.shutdown()
 
 
