@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXTRAS ?= test
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 
-.PHONY: test demo demo-seed lint typecheck pytest install clean bench
+.PHONY: test demo demo-seed lint typecheck pytest pytest-compiled install clean bench compiled pure
 
 install: $(STAMP)
 
@@ -27,8 +27,27 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The gate's hot path compiled with mypyc (same sources, about a third less overhead per request):
+# `make compiled` builds it in place, `make pure` goes back to plain Python.
+HOT_MODULES := middleware/gate.py middleware/inject.py middleware/http.py
+COMPILED := middleware/*.cpython-*.so *__mypyc.cpython-*.so
+
+compiled: $(STAMP)
+	mkdir -p build
+	$(BIN)/mypyc $(HOT_MODULES) > build/mypyc.log 2>&1 || (cat build/mypyc.log; exit 1)
+
+pure:
+	rm -f $(COMPILED)
+
+# The suite again with the hot path compiled (mypyc also checks annotations at run time); the tree
+# goes back to pure Python whatever the outcome.
+pytest-compiled: $(STAMP)
+	$(MAKE) compiled
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
+		$(MAKE) pure; exit $$status
+
 # pytest exits 5 when it collected no test: make stops on it, so "no tests ran" is never green.
-test: lint typecheck pytest
+test: lint typecheck pytest pytest-compiled
 
 # The demo needs only the flask-login extra; its own stamp, so it never reinstalls the test extras.
 DEMO_STAMP := $(VENV)/.installed-demo
@@ -52,5 +71,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/gate.py
 	$(BIN)/python benchmarks/sync.py
 
-clean:
+clean: pure
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

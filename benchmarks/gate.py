@@ -36,6 +36,7 @@ from bridge.client import ProAbonoClient
 from bridge.config import config_from_mapping
 from bridge.service import Bridge
 from cms_adapters.signed_cookie import SignedCookieAdapter
+from middleware import gate as gate_module
 from middleware.gate import Gate
 
 USAGES = {
@@ -192,6 +193,8 @@ def main() -> int:
         gc.enable()
     bare_name = next(iter(apps))
     bare = times[bare_name]
+    compiled = not str(gate_module.__file__).endswith(".py")
+    print(f"gate code                  : {'compiled (make compiled)' if compiled else 'Python'}")
     print(f"requests per app           : {len(bare)}")
     print(f"{bare_name:<27}: median {statistics.median(bare) / 1000:7.2f} us/request")
     for name in list(apps)[1:]:

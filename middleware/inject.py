@@ -139,7 +139,7 @@ class Marker:
         self.text = text
         self.short = short  # shorter data is left to bytes.replace (faster there than Python)
         self._offset = next((text.index(rare) for rare in _RARE_BYTES if rare in text), -1)
-        self._anchor = text[self._offset : self._offset + 1]
+        self._anchor = text[self._offset : self._offset + 1] if self._offset >= 0 else b""
 
     def __len__(self) -> int:
         return len(self.text)
