@@ -4,11 +4,26 @@ Core dependencies stay small (what the gate, the client and the embedded sandbox
 heavy lives in extras so a site owner installs only what their adapters and backends use.
 """
 
+import os
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+
+#: The gate's hot path. With BRIDGE_COMPILE=1 (mypy installed, built without isolation:
+#: ``BRIDGE_COMPILE=1 pip install --no-build-isolation .``) these are compiled with mypyc;
+#: otherwise everything is plain Python. Same sources, same behaviour, less time per request.
+HOT_MODULES = ["middleware/gate.py", "middleware/inject.py", "middleware/http.py"]
+
+
+def hot_path_extensions() -> list:
+    if os.environ.get("BRIDGE_COMPILE", "") in ("", "0"):
+        return []
+    from mypyc.build import mypycify
+
+    return mypycify(HOT_MODULES, opt_level="3")
+
 
 EXTRAS = {
     "sql": ["SQLAlchemy>=2.0"],
@@ -63,6 +78,7 @@ setup(
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["proabono-bridge = middleware.cli:main"]},
+    ext_modules=hot_path_extensions(),
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Flask",
