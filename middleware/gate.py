@@ -459,7 +459,7 @@ class _PageResponse:
         self.private = private  # a gated path: cache headers made private
         self.held: tuple[str, list[tuple[str, str]], Any] | None = None
         self.sent = False
-        # Set when the response is streamed (``_send_streamed``), read only after:
+        # Set once the response has started (``notices`` only when streamed), read only after:
         self.notices: Notices | None
         self.real_write: Callable[[bytes], Any] | None
 
@@ -488,7 +488,7 @@ class _PageResponse:
         status, headers, exc_info = held
         headers, notices, length_at = self._head(status, headers)
         if notices is None:
-            self.start_response(status, headers, exc_info)
+            self.real_write = self.start_response(status, headers, exc_info)
             return body
         if (
             length_at is not None
@@ -505,10 +505,11 @@ class _PageResponse:
                     close()
             page = inject_page(page, notices, self.gate.marker)[0]
             headers[length_at] = ("Content-Length", str(len(page)))
-            self.start_response(status, headers, exc_info)
+            self.real_write = self.start_response(status, headers, exc_info)
             return [page]
         # Streamed, so the length is unknown (and a HEAD's is the GET's, which notices change).
-        self.start_response(status, without_headers(headers, "Content-Length"), exc_info)
+        headers = without_headers(headers, "Content-Length")
+        self.real_write = self.start_response(status, headers, exc_info)
         return inject_into(body, notices, self.gate.marker)
 
     def _head(
@@ -535,7 +536,7 @@ class _PageResponse:
             if kind == CONTENT_TYPE:
                 html = value.startswith("text/html") or value[:9].lower() == "text/html"
             elif kind == CONTENT_LENGTH:
-                length_at = index if value.isdigit() else None
+                length_at = index if value.isascii() and value.isdigit() else None
             elif kind == CACHE_HEADER:
                 cache_headers = True
             elif value.strip().lower() not in ("identity", ""):  # a content coding: untouched
