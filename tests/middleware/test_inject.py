@@ -283,3 +283,23 @@ def test_a_page_full_of_the_looked_for_byte_is_still_replaced_whole() -> None:
 
     assert out == page.replace(MARKER, b"LINKS")
     assert out.count(b"LINKS") == 3
+
+
+def test_a_site_writing_while_its_body_is_read_loses_nothing(billing) -> None:
+    billing.subscribed("user-bob", "Suspended", "SuspendedPaymentDue")
+
+    def legacy(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/html")])
+
+        def body() -> Iterator[bytes]:
+            write(b"<html><body>written ")
+            yield b"yielded</body></html>"
+
+        return body()
+
+    response = get(client_for(legacy, billing))
+
+    assert response.status_code == 200
+    assert response.data.startswith(b"<html><body>written ")
+    assert b"yielded" in response.data
+    assert b"billing-banner" in response.data, "the yielded part is still injected"
