@@ -27,14 +27,15 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The gate's hot path compiled with mypyc (same sources, about a third less overhead per request):
-# `make compiled` builds it in place, `make pure` goes back to plain Python.
-HOT_MODULES := middleware/gate.py middleware/inject.py middleware/http.py
+# The gate's hot path (HOT_MODULES in setup.py) compiled with mypyc, from the same sources, for
+# about a third less overhead per request: `make compiled` builds it in place, `make pure` goes
+# back to plain Python.
 COMPILED := middleware/*.cpython-*.so *__mypyc.cpython-*.so
 
 compiled: $(STAMP)
 	mkdir -p build
-	$(BIN)/mypyc $(HOT_MODULES) > build/mypyc.log 2>&1 || (cat build/mypyc.log; exit 1)
+	BRIDGE_COMPILE=1 $(BIN)/python setup.py -q build_ext --inplace > build/mypyc.log 2>&1 \
+		|| (cat build/mypyc.log; exit 1)
 
 pure:
 	rm -f $(COMPILED)
