@@ -371,26 +371,25 @@ class Gate:
         response = _PageResponse(self, environ, start_response, state, private)
         return response.finish(self.app(environ, response.start))
 
-    def _notices(self, environ: Mapping[str, Any], state: CustomerState | None) -> Notices | None:
-        """What to inject for this user (None: nothing). On pages no rule gates, only a snapshot
-        already cached is used (and a fill started in the background): an ungated page never
-        waits on billing."""
-        if state is None:
-            try:
-                user = self.identify(environ)
-                if user is not None:
-                    reference = self.bridge.reference_for(user)
-                    state = self.bridge.store.peek(reference)
-                    if state is None:
-                        self.bridge.store.prefetch(reference)
-            except Exception:  # no banner is better than no page
-                log.debug("no notices: state unavailable", exc_info=True)
-                state = None
-        if state is None:
+    def _known_state(self, environ: Mapping[str, Any]) -> CustomerState | None:
+        """The user's snapshot for the notices of a page no rule gates: only one already cached
+        (a fill is started in the background otherwise): an ungated page never waits on billing."""
+        try:
+            user = self.identify(environ)
+            if user is None:
+                return None
+            reference = self.bridge.reference_for(user)
+            state = self.bridge.store.peek(reference)
+            if state is None:
+                self.bridge.store.prefetch(reference)
+            return state
+        except Exception:  # no banner is better than no page
+            log.debug("no notices: state unavailable", exc_info=True)
             return None
-        memo: Any = state.memo.get(self, _UNKNOWN)  # this gate's notices (mount, wording)
-        if memo is not _UNKNOWN:
-            return memo  # type: ignore[no-any-return]
+
+    def _notices(self, state: CustomerState) -> Notices | None:
+        """What to inject for this snapshot (None: nothing), kept with it unless it speaks of a
+        trial's end (which depends on the time). Callers look in ``state.memo`` first."""
         rendered = notices_for(
             state,
             mount=self.mount,
@@ -399,8 +398,8 @@ class Gate:
         )
         notices = None if rendered.empty else rendered
         sub = state.subscription
-        if sub is None or not sub.is_trial:  # a trial's banner depends on the time: not memoised
-            state.memo[self] = notices
+        if sub is None or not sub.is_trial:
+            state.memo[self] = notices  # this gate's notices (its mount, its wording)
         return notices
 
 
@@ -546,9 +545,12 @@ class _PageResponse:
         notices: Any = None  # Notices | None
         if html and status.startswith("200"):
             state = self.state
-            notices = state.memo.get(self.gate, _UNKNOWN) if state is not None else _UNKNOWN
-            if notices is _UNKNOWN:
-                notices = self.gate._notices(self.environ, state)
+            if state is None:  # an ungated page (or an outage let through): what is cached
+                state = self.gate._known_state(self.environ)
+            if state is not None:
+                notices = state.memo.get(self.gate, _UNKNOWN)
+                if notices is _UNKNOWN:
+                    notices = self.gate._notices(state)
         if self.private or notices is not None:  # a page with notices speaks to one user
             if not cache_headers:
                 return [*headers, *PRIVATE_HEADERS], notices, length_at

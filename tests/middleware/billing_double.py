@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -298,3 +299,16 @@ class SiteUnderGate:
         return self.client.open(
             path, method=method, headers=all_headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
         )
+
+
+@contextmanager
+def site_under_gate(kind: str = "wsgi", **sections: Any) -> Iterator[SiteUnderGate]:
+    """A ``SiteUnderGate`` with billing at the transport seam, closed after; alice is a member
+    with premium articles, everyone else has no subscription."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        world = SiteUnderGate(rsps, kind=kind, **sections)
+        world.billing.member("user-alice", "premium-articles")
+        try:
+            yield world
+        finally:
+            world.close()

@@ -16,16 +16,14 @@ from tests.middleware.billing_double import (
     SITE_KINDS,
     SiteUnderGate,
     environ_seen,
+    site_under_gate,
 )
 
 
 @pytest.fixture(params=SITE_KINDS)
 def world(request: pytest.FixtureRequest) -> Iterator[SiteUnderGate]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        w = SiteUnderGate(rsps, kind=request.param, inject={"enabled": True})
-        w.billing.member("user-alice", "premium-articles")
+    with site_under_gate(request.param, inject={"enabled": True}) as w:
         yield w
-        w.close()
 
 
 def test_a_new_snapshot_gets_a_new_decision(world) -> None:
@@ -104,11 +102,9 @@ def test_rights_served_stale_in_an_outage_are_decided_and_reported_as_stale(worl
 
 @pytest.mark.parametrize("rules", ["all-rules", "path-only-rules"])
 def test_a_gated_raw_request_line_is_gated_after_the_same_path_info_was_served(rules) -> None:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        world = SiteUnderGate(rsps, rule=RULES if rules == "all-rules" else PATH_ONLY_RULES)
+    with site_under_gate(rule=RULES if rules == "all-rules" else PATH_ONLY_RULES) as world:
         served = world.client.get("/free/x", environ_overrides={"RAW_URI": "/free/x"})
         smuggled = world.client.get("/free/x", environ_overrides={"RAW_URI": "/premium/x"})
-        world.close()
 
     assert served.status_code == 200
     assert smuggled.status_code == 402, "the raw form of the request line is gated too"

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,14 +16,13 @@ from tests.middleware.billing_double import (
     RULES,
     SITE_KINDS,
     SiteUnderGate,
+    site_under_gate,
 )
 
 
 @pytest.fixture(params=SITE_KINDS)
 def world(request: pytest.FixtureRequest) -> Iterator[SiteUnderGate]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        w = SiteUnderGate(rsps, kind=request.param)
-        w.billing.member("user-alice", "premium-articles")
+    with site_under_gate(request.param) as w:
         yield w
 
 
@@ -35,10 +33,8 @@ def world(request: pytest.FixtureRequest) -> Iterator[SiteUnderGate]:
 def gated(request: pytest.FixtureRequest) -> Iterator[SiteUnderGate]:
     """The site under either rule set (the gate routes path-only rule sets by a faster way)."""
     kind, rules = request.param
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        w = SiteUnderGate(rsps, kind=kind, rule=RULES if rules == "all-rules" else PATH_ONLY_RULES)
+    with site_under_gate(kind, rule=RULES if rules == "all-rules" else PATH_ONLY_RULES) as w:
         assert w.gate.rules.path_only is (rules == "path-only-rules")
-        w.billing.member("user-alice", "premium-articles")
         yield w
 
 
